@@ -1,0 +1,9 @@
+"""CLI subcommands. Each module defines ``register(subparsers, parent)``.
+
+``parent`` carries the common options (``--debug``, ``--progress``); pass it as
+``parents=[parent]`` so they work after the subcommand name too.
+"""
+
+from kstarlab.commands import demo, kstar
+
+COMMANDS = [kstar, demo]

@@ -1,0 +1,178 @@
+"""Reading latent-space files and writing outputs atomically.
+
+Inputs are ``.npz`` archives (arrays ``X``, ``y``, optional ``class_names`` and
+``predictions``) or HDF5 files: either the extraction schema (``/latents/<layer>``,
+``/labels``, ``/predictions``, attribute ``class_names``) or plain datasets ``X`` and ``y``.
+HDF5 latents stay on disk and are streamed by the k* engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import h5py
+import numpy as np
+
+from kstarlab.errors import InputError
+
+NPZ_SUFFIXES = (".npz",)
+H5_SUFFIXES = (".h5", ".hdf5", ".hdf")
+
+
+@dataclass
+class Latents:
+    """One latent space: features, labels and optional names and predictions."""
+
+    X: Any  # numpy array or h5py.Dataset (read lazily)
+    y: np.ndarray
+    class_names: list[str] | None = None
+    predictions: np.ndarray | None = None
+    layer: str | None = None
+
+
+@contextlib.contextmanager
+def open_latents(path: str | os.PathLike[str], layer: str | None = None) -> Iterator[Latents]:
+    """Open a latents file; HDF5 files stay open (and X lazy) inside the ``with`` block."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"input file not found: {path}")
+    if not path.is_file():
+        raise InputError(f"input is not a file: {path}")
+    suffix = path.suffix.lower()
+    if suffix in NPZ_SUFFIXES:
+        if layer is not None:
+            raise InputError(f"--layer applies to HDF5 latents files, not to {path.name}")
+        yield _read_npz(path)
+    elif suffix in H5_SUFFIXES:
+        try:
+            handle = h5py.File(path, "r")
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: not a valid HDF5 file ({exc})") from None
+        with handle:
+            yield _read_h5(handle, path, layer)
+    else:
+        raise InputError(f"unsupported input {path}: expected .npz or .h5")
+
+
+def _read_npz(path: Path) -> Latents:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"cannot read {path}: not a valid .npz archive ({exc})") from None
+    for key in ("X", "y"):
+        if key not in arrays:
+            found = ", ".join(sorted(arrays)) or "nothing"
+            raise InputError(f"{path} has no array {key!r} (found: {found})")
+    names = arrays.get("class_names")
+    return Latents(
+        X=arrays["X"],
+        y=arrays["y"],
+        class_names=None if names is None else [str(s) for s in names.tolist()],
+        predictions=arrays.get("predictions"),
+    )
+
+
+def _read_h5(handle: h5py.File, path: Path, layer: str | None) -> Latents:
+    if "latents" in handle:
+        group = handle["latents"]
+        layers = sorted(group.keys())
+        if layer is None:
+            if len(layers) != 1:
+                raise InputError(
+                    f"{path} holds several layers; choose one with --layer: {', '.join(layers)}"
+                )
+            layer = layers[0]
+        if layer not in group:
+            raise InputError(
+                f"layer {layer!r} not in {path}; available: {', '.join(layers) or 'none'}"
+            )
+        X = group[layer]
+        y = _dataset(handle, path, "labels")[()]
+        preds = handle["predictions"][()] if "predictions" in handle else None
+        names = handle.attrs.get("class_names")
+    else:
+        if layer is not None:
+            raise InputError(f"{path} has no /latents group, so --layer {layer!r} does not apply")
+        X = _dataset(handle, path, "X")
+        y = _dataset(handle, path, "y")[()]
+        preds = handle["predictions"][()] if "predictions" in handle else None
+        names = handle.attrs.get("class_names")
+        if names is None and "class_names" in handle:
+            names = handle["class_names"][()]
+    if names is not None:
+        names = [s.decode() if isinstance(s, bytes) else str(s) for s in np.asarray(names)]
+    return Latents(X=X, y=np.asarray(y), class_names=names, predictions=preds, layer=layer)
+
+
+def _dataset(handle: h5py.File, path: Path, name: str) -> h5py.Dataset:
+    obj = handle.get(name)
+    if not isinstance(obj, h5py.Dataset):
+        found = ", ".join(sorted(handle.keys())) or "nothing"
+        raise InputError(f"{path} has no dataset {name!r} (found: {found})")
+    return obj
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "w", **kwargs: Any
+) -> Iterator[IO[Any]]:
+    """Write to a temporary file beside ``path`` and rename it into place on success.
+
+    A crash or exception leaves nothing at ``path`` (and removes the temporary file).
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder {path.parent}: {exc.strerror}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise InputError(f"output folder is not writable: {path.parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for writers that need a file name (h5py, savefig).
+
+    The temporary file is renamed to ``path`` on success and removed on failure.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder {path.parent}: {exc.strerror}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise InputError(f"output folder is not writable: {path.parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_csv(frame: Any, path: str | os.PathLike[str], **kwargs: Any) -> None:
+    """Write a pandas DataFrame to CSV atomically."""
+    with atomic_write(path, newline="") as fh:
+        frame.to_csv(fh, **kwargs)
