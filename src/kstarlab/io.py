@@ -121,9 +121,7 @@ def _dataset(handle: h5py.File, path: Path, name: str) -> h5py.Dataset:
 
 
 @contextlib.contextmanager
-def atomic_write(
-    path: str | os.PathLike[str], mode: str = "w", **kwargs: Any
-) -> Iterator[IO[Any]]:
+def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
     """Write to a temporary file beside ``path`` and rename it into place on success.
 
     A crash or exception leaves nothing at ``path`` (and removes the temporary file).
@@ -161,7 +159,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise InputError(f"cannot create output folder {path.parent}: {exc.strerror}") from None
     if not os.access(path.parent, os.W_OK):
         raise InputError(f"output folder is not writable: {path.parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     try:
         yield Path(tmp)

@@ -26,9 +26,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     add_metric_options(cmd)
     cmd.add_argument("--layer", help="layer inside an .h5 latents file")
     cmd.add_argument("--out", metavar="OUT.csv", help="write the per-class table here")
-    cmd.add_argument(
-        "--per-sample", metavar="OUT.csv", help="write every sample's k* value here"
-    )
+    cmd.add_argument("--per-sample", metavar="OUT.csv", help="write every sample's k* value here")
     cmd.set_defaults(func=run)
 
 
@@ -43,9 +41,7 @@ def add_metric_options(cmd: argparse.ArgumentParser) -> None:
 
 def format_table(frame: pd.DataFrame) -> str:
     """A fixed-width text table with three decimals."""
-    return frame.to_string(
-        index=False, float_format=lambda v: "—" if math.isnan(v) else f"{v:.3f}"
-    )
+    return frame.to_string(index=False, float_format=lambda v: "—" if math.isnan(v) else f"{v:.3f}")
 
 
 def print_report(summary: pd.DataFrame, title: str) -> None:
