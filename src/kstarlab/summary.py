@@ -72,7 +72,7 @@ def kstar_summary(
     bad = np.flatnonzero(~np.isfinite(values) | (values <= 0) | (values > 1))
     if bad.size:
         raise InputError(
-            f"k must hold normalised k* values in (0, 1]; k[{bad[0]}] = {values[bad[0]]!r} "
+            f"k must hold normalised k* values in (0, 1]; k[{bad[0]}] = {float(values[bad[0]])} "
             "(use kstar_values(..., normalize=True))"
         )
     correct = None
