@@ -220,3 +220,98 @@ def test_correlations_skip_non_finite_samples():
     feats = {k: np.array([1.0, 2.0, np.nan, 4.0, 5.0]) for k in ("angle", "length", "margin")}
     table = correlation_table("m", feats, {"r": np.array([2.0, 4.0, 1.0, 8.0, 10.0])})
     assert (table["n"] == 4).all() and np.allclose(table["pearson_r"], 1.0)
+
+
+# --------------------------------------------------------------------------- embeddings
+
+from kstarlab.geometry.embedding import (  # noqa: E402
+    classical_mds,
+    embed_entities,
+    embedding_vectors,
+    minimum_spanning_tree,
+    similarity_order,
+)
+
+
+def _entities(n_entities, n_samples=40, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(3, n_samples))
+    return {
+        f"e{i}": {
+            "angle": base[0] + 0.1 * i * rng.normal(size=n_samples),
+            "length": base[1] + 0.1 * i,
+            "margin": base[2] * (1 + 0.05 * i),
+        }
+        for i in range(n_entities)
+    }
+
+
+def test_embedding_vectors_standardise_with_pooled_statistics():
+    ents = _entities(3)
+    names, vec = embedding_vectors(ents)
+    assert names == ["e0", "e1", "e2"] and vec.shape == (3, 120)
+    for block in range(3):
+        part = vec[:, block * 40 : (block + 1) * 40]
+        assert part.mean() == pytest.approx(0, abs=1e-12) and part.std() == pytest.approx(1)
+    with pytest.raises(InputError, match="different sample sets"):
+        embedding_vectors(
+            {
+                "a": {k: np.ones(3) for k in ("angle", "length", "margin")},
+                "b": {k: np.ones(4) for k in ("angle", "length", "margin")},
+            }
+        )
+
+
+def test_classical_mds_recovers_planar_configuration():
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(6, 2))
+    dist = np.linalg.norm(points[:, None] - points[None], axis=2)
+    coords = classical_mds(dist)
+    np.testing.assert_allclose(
+        np.linalg.norm(coords[:, None] - coords[None], axis=2), dist, atol=1e-9
+    )
+
+
+def test_minimum_spanning_tree_against_brute_force():
+    import itertools
+
+    rng = np.random.default_rng(2)
+    pts = rng.normal(size=(6, 3))
+    dist = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    edges = minimum_spanning_tree(dist)
+    assert len(edges) == 5
+    best = np.inf
+    all_edges = list(itertools.combinations(range(6), 2))
+    for subset in itertools.combinations(all_edges, 5):  # every spanning tree candidate
+        parent = list(range(6))
+
+        def find(a, parent=parent):
+            while parent[a] != a:
+                a = parent[a]
+            return a
+
+        ok = True
+        for a, b in subset:
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                ok = False
+                break
+            parent[ra] = rb
+        if ok:
+            best = min(best, sum(dist[a, b] for a, b in subset))
+    assert sum(w for _, _, w in edges) == pytest.approx(best)
+
+
+def test_identical_entities_stay_connected_and_similar_ones_cluster():
+    dist = np.array([[0, 0, 5, 5], [0, 0, 5, 5], [5, 5, 0, 1], [5, 5, 1, 0]], dtype=float)
+    assert len(minimum_spanning_tree(dist)) == 3
+    order = list(similarity_order(dist))
+    assert abs(order.index(0) - order.index(1)) == 1 and abs(order.index(2) - order.index(3)) == 1
+
+
+@pytest.mark.parametrize("n", [3, 6])
+def test_embed_entities_is_deterministic(n):
+    a = embed_entities(_entities(n), seed=0)
+    b = embed_entities(_entities(n), seed=0)
+    np.testing.assert_array_equal(a["coords"].to_numpy(), b["coords"].to_numpy())
+    assert len(a["tree"]) == n - 1
