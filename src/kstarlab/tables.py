@@ -1,0 +1,142 @@
+"""The k* paper's tables from the tidy summary, as CSV, Markdown and LaTeX.
+
+The tidy summary has one row per (model, layer, transform, metric, class) with columns
+``n, mean, std, skew, pattern, accuracy``. A study varies some of the first four keys;
+its tables have one row per varied combination:
+
+- the per-class table: for each selected class, μ, σ, γ, Acc and Pat;
+- the pattern-average table: for Fractured (A), Overlapped (B) and Clustered (C), the
+  average μ, γ and Acc and the number N of classes, then the average over all classes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kstarlab.errors import InputError
+from kstarlab.summary import PATTERN_LETTER, PATTERNS, pattern_averages
+
+KEYS = ("model", "layer", "transform", "metric")
+SUMMARY_COLUMNS = [*KEYS, "class", "n", "mean", "std", "skew", "pattern", "accuracy"]
+
+
+def _check(summary: pd.DataFrame, row_keys: Sequence[str]) -> None:
+    missing = set(SUMMARY_COLUMNS) - set(summary.columns)
+    if missing:
+        raise InputError(f"summary lacks column(s) {sorted(missing)}")
+    bad = [k for k in row_keys if k not in KEYS]
+    if bad:
+        raise InputError(f"unknown row key(s) {bad}; choose from {list(KEYS)}")
+
+
+def per_class_table(
+    summary: pd.DataFrame, row_keys: Sequence[str], classes: Sequence[str]
+) -> pd.DataFrame:
+    """μ, σ, γ, Acc and Pat of the selected classes, one row per combination of row_keys."""
+    _check(summary, row_keys)
+    names = summary["class"].astype(str)
+    unknown = [c for c in classes if c not in set(names)]
+    if unknown:
+        raise InputError(f"selected class(es) {unknown} not in the summary")
+    chosen = summary[names.isin([str(c) for c in classes])].copy()
+    chosen["class"] = chosen["class"].astype(str)
+    chosen["Pat"] = chosen["pattern"].map(PATTERN_LETTER)
+    chosen["Acc"] = chosen["accuracy"] * 100
+    wide = chosen.pivot_table(
+        index=list(row_keys),
+        columns="class",
+        values=["mean", "std", "skew", "Acc", "Pat"],
+        aggfunc="first",
+        sort=False,
+    )
+    wide = wide.rename(columns={"mean": "μ", "std": "σ", "skew": "γ"}, level=0)
+    wide = wide.swaplevel(0, 1, axis=1)
+    order = [(str(c), s) for c in classes for s in ("μ", "σ", "γ", "Acc", "Pat")]
+    return wide.reindex(columns=[o for o in order if o in wide.columns])
+
+
+def pattern_table(summary: pd.DataFrame, row_keys: Sequence[str]) -> pd.DataFrame:
+    """Per-pattern averages (μ, γ, Acc, N) and the all-class average, one row per combination."""
+    _check(summary, row_keys)
+    rows = {}
+    for key, group in summary.groupby(list(row_keys), sort=False, dropna=False):
+        averages = pattern_averages(group).set_index("pattern")
+        row: dict[tuple[str, str], Any] = {}
+        for name in [*PATTERNS, "All"]:
+            label = f"{name} ({PATTERN_LETTER[name]})" if name in PATTERN_LETTER else "All classes"
+            row[(label, "μ")] = averages.loc[name, "mean"]
+            row[(label, "γ")] = averages.loc[name, "skew"]
+            row[(label, "Acc")] = averages.loc[name, "accuracy"] * 100
+            if name != "All":
+                row[(label, "N")] = int(averages.loc[name, "n_classes"])
+        rows[key if isinstance(key, tuple) else (key,)] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=list(row_keys))
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table
+
+
+def _cell(value: Any, count: bool = False) -> str:
+    if isinstance(value, (float, np.floating, int, np.integer)) and not isinstance(value, bool):
+        if math.isnan(value):
+            return "—"
+        return f"{int(value)}" if count else f"{value:.2f}"
+    return str(value)
+
+
+def _flat(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    columns = list(table.columns)
+    counts = [(c[-1] if isinstance(c, tuple) else c) == "N" for c in columns]
+    head = [*table.index.names, *(" ".join(map(str, c)) for c in columns)]
+    body = []
+    for key, values in zip(table.index, table.itertuples(index=False), strict=True):
+        keys = key if isinstance(key, tuple) else (key,)
+        cells = [_cell(v, n) for v, n in zip(values, counts, strict=True)]
+        body.append([*(str(k) for k in keys), *cells])
+    return [str(h) for h in head], body
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table with two decimals and "—" for missing values."""
+    head, body = _flat(table)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines) + "\n"
+
+
+def to_latex(table: pd.DataFrame, caption: str = "") -> str:
+    """A booktabs LaTeX table with the same cells as `to_markdown`."""
+    head, body = _flat(table)
+
+    def esc(s: str) -> str:
+        for a, b in (
+            ("\\", r"\textbackslash{}"),
+            ("_", r"\_"),
+            ("%", r"\%"),
+            ("&", r"\&"),
+            ("#", r"\#"),
+            ("μ", r"$\mu$"),
+            ("σ", r"$\sigma$"),
+            ("γ", r"$\gamma$"),
+            ("—", "--"),
+        ):
+            s = s.replace(a, b)
+        return s
+
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\caption{{{esc(caption)}}}" if caption else "",
+        r"\begin{tabular}{" + "l" * len(table.index.names) + "r" * table.shape[1] + "}",
+        r"\toprule",
+        " & ".join(esc(h) for h in head) + r" \\",
+        r"\midrule",
+    ]
+    lines += [" & ".join(esc(c) for c in r) + r" \\" for r in body]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(line for line in lines if line) + "\n"
