@@ -1,0 +1,282 @@
+"""Datasets: images in [0, 1] with integer labels and class names, or ready-made embeddings.
+
+Every image dataset yields float32 tensors of shape (3, H, W) in [0, 1]; normalisation
+belongs to the model wrapper, so perturbations always act in pixel space.
+
+- ``digits``: scikit-learn's 1,797 real 8×8 digits, bilinearly upsampled to 32×32 and
+  repeated to 3 channels, with a stratified 70/30 train/test split (fixed seed). No download.
+- ``imagefolder``: a torchvision-style ``root/<class>/<image>`` tree, resized and
+  center-cropped; an optional class map says which model outputs belong to each folder.
+- ``embeddings``: an ``.npz`` or ``.h5`` of ``X`` and ``y`` (optional ``predictions`` and
+  ``class_names``) that goes to the analysis without a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from kstarlab.errors import InputError
+from kstarlab.io import Latents, open_latents
+
+DATASETS = ("digits", "imagefolder", "embeddings")
+SPLITS = ("train", "test", "all")
+DIGITS_SIZE = 32
+DIGITS_TEST_FRACTION = 0.3
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+BUILTIN_CLASS_MAPS = {"imagenet16": "imagenet16_class_map.json"}
+
+
+@dataclass
+class ImageData:
+    """A labelled image set: a torch ``Dataset`` of ``(image, label)`` plus its description.
+
+    ``output_groups[k]`` lists the model outputs that count as class k (from a class map);
+    ``None`` means output k is class k. ``params`` is recorded in the HDF5 attributes.
+    """
+
+    name: str
+    dataset: Dataset
+    class_names: list[str]
+    params: dict[str, Any] = field(default_factory=dict)
+    output_groups: list[list[int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Every label, in dataset order, without decoding any image."""
+        return np.asarray(self.dataset.labels, dtype=np.int64)  # type: ignore[attr-defined]
+
+
+class TensorImages(Dataset):
+    """Images already in memory: ``images`` (N, 3, H, W) float32 and ``labels`` (N,)."""
+
+    def __init__(self, images: torch.Tensor, labels: Sequence[int]) -> None:
+        self.images = images
+        self.labels = np.asarray(labels, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index], int(self.labels[index])
+
+
+def load_dataset(
+    name: str,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    split: str = "test",
+    seed: int = 0,
+    resize: int = 256,
+    crop: int = 224,
+    class_map: str | os.PathLike[str] | None = None,
+) -> ImageData:
+    """An image dataset by name: ``digits`` (``split``, ``seed``) or ``imagefolder`` (``root``)."""
+    if name == "digits":
+        if root is not None:
+            raise InputError("dataset 'digits' ships with scikit-learn and takes no root")
+        return load_digits(split=split, seed=seed)
+    if name == "imagefolder":
+        if root is None:
+            raise InputError("dataset 'imagefolder' needs a root folder (--root)")
+        return load_imagefolder(root, resize=resize, crop=crop, class_map=class_map)
+    if name == "embeddings":
+        raise InputError("dataset 'embeddings' holds latents, not images: use open_embeddings")
+    raise InputError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+
+
+def digits_arrays(size: int = DIGITS_SIZE) -> tuple[torch.Tensor, np.ndarray, list[str]]:
+    """All 1,797 digits as (N, 3, size, size) float32 in [0, 1], labels and class names."""
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    digits = sk_load_digits()
+    pixels = torch.from_numpy(digits.images.astype(np.float32) / 16.0).unsqueeze(1)
+    up = torch.nn.functional.interpolate(
+        pixels, size=(size, size), mode="bilinear", align_corners=False
+    )
+    images = up.clamp_(0.0, 1.0).repeat(1, 3, 1, 1).contiguous()
+    return images, digits.target.astype(np.int64), [str(n) for n in digits.target_names]
+
+
+def digits_split(labels: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted train and test indices of a stratified split with 30% test, fixed by ``seed``."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(labels.size)
+    train, test = train_test_split(
+        index, test_size=DIGITS_TEST_FRACTION, stratify=labels, random_state=seed
+    )
+    return np.sort(train), np.sort(test)
+
+
+def load_digits(split: str = "test", seed: int = 0) -> ImageData:
+    """scikit-learn's digits at 32×32×3 in [0, 1]; ``split`` is train, test or all."""
+    if split not in SPLITS:
+        raise InputError(f"unknown split {split!r}; available: {', '.join(SPLITS)}")
+    images, labels, names = digits_arrays()
+    if split != "all":
+        train, test = digits_split(labels, seed)
+        keep = torch.from_numpy(train if split == "train" else test)
+        images, labels = images[keep], labels[keep.numpy()]
+    params = {"split": split, "seed": seed, "size": DIGITS_SIZE}
+    return ImageData("digits", TensorImages(images, labels), names, params)
+
+
+class ImageFolderImages(Dataset):
+    """``root/<class>/<image>`` files, decoded to RGB, resized, center-cropped, in [0, 1]."""
+
+    def __init__(self, root: Path, classes: list[str], files: list[tuple[Path, int]], transform):
+        self.root = root
+        self.classes = classes
+        self.files = files
+        self.labels = np.array([label for _, label in files], dtype=np.int64)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        from PIL import Image, UnidentifiedImageError
+
+        path, label = self.files[index]
+        try:
+            with Image.open(path) as image:
+                rgb = image.convert("RGB")
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            raise InputError(f"cannot read image {path}: {exc}") from None
+        return self.transform(rgb), label
+
+
+def load_imagefolder(
+    root: str | os.PathLike[str],
+    *,
+    resize: int = 256,
+    crop: int = 224,
+    class_map: str | os.PathLike[str] | None = None,
+) -> ImageData:
+    """An ImageFolder tree: classes are the sorted sub-folders, images their sorted files."""
+    from torchvision import transforms as T
+
+    root = Path(root)
+    if not root.exists():
+        raise InputError(f"dataset root does not exist: {root}")
+    if not root.is_dir():
+        raise InputError(f"dataset root is not a folder: {root}")
+    for value, what in ((resize, "resize"), (crop, "crop")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{what} must be a positive integer, got {value!r}")
+    if crop > resize:
+        raise InputError(f"crop {crop} is larger than resize {resize}")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise InputError(f"dataset root {root} has no class folders")
+    files: list[tuple[Path, int]] = []
+    for label, name in enumerate(classes):
+        found = sorted(
+            p
+            for p in (root / name).rglob("*")
+            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+        )
+        if not found:
+            raise InputError(f"class folder {root / name} holds no images")
+        files += [(p, label) for p in found]
+    transform = T.Compose(
+        [
+            T.Resize(resize, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+            T.CenterCrop(crop),
+            T.ToTensor(),
+        ]
+    )
+    groups = None
+    params: dict[str, Any] = {"root": str(root), "resize": resize, "crop": crop}
+    if class_map is not None:
+        groups = read_class_map(class_map, classes)
+        params["class_map"] = str(class_map)
+    dataset = ImageFolderImages(root, classes, files, transform)
+    return ImageData("imagefolder", dataset, classes, params, groups)
+
+
+def read_class_map(source: str | os.PathLike[str], classes: Sequence[str]) -> list[list[int]]:
+    """Model outputs per class from a JSON ``{folder: index or [indices]}``.
+
+    ``source`` is a file or a built-in name (``imagenet16``: the 16-class-ImageNet WordNet
+    groups of Geirhos et al.). Every class folder must be in the map.
+    """
+    mapping = _load_class_map_json(source)
+    groups: list[list[int]] = []
+    for name in classes:
+        if name not in mapping:
+            known = ", ".join(sorted(mapping))
+            raise InputError(f"class folder {name!r} is not in class map {source} ({known})")
+        value = mapping[name]
+        indices = [value] if isinstance(value, int) else value
+        if (
+            not isinstance(indices, list)
+            or not indices
+            or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in indices)
+        ):
+            raise InputError(
+                f"class map {source}: entry {name!r} must be a non-negative index or a list of them"
+            )
+        groups.append(list(indices))
+    return groups
+
+
+def _load_class_map_json(source: str | os.PathLike[str]) -> dict[str, Any]:
+    if str(source) in BUILTIN_CLASS_MAPS:
+        text = (
+            resources.files("kstarlab.resources")
+            .joinpath(BUILTIN_CLASS_MAPS[str(source)])
+            .read_text()
+        )
+        label = str(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            builtin = ", ".join(BUILTIN_CLASS_MAPS)
+            raise InputError(f"class map not found: {path} (built-in maps: {builtin})")
+        text, label = path.read_text(), str(path)
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"class map {label} is not valid JSON: {exc}") from None
+    if not isinstance(mapping, dict):
+        raise InputError(f"class map {label} must be a JSON object {{folder: indices}}")
+    classes = mapping.get("classes")
+    return classes if isinstance(classes, dict) else mapping
+
+
+@contextlib.contextmanager
+def open_embeddings(path: str | os.PathLike[str]) -> Iterator[Latents]:
+    """Bring-your-own latents (``.npz`` or ``.h5`` with ``X``, ``y``), checked for shape.
+
+    ``X`` stays lazy for HDF5 inside the ``with`` block.
+    """
+    with open_latents(path) as data:
+        shape = tuple(data.X.shape)
+        if len(shape) != 2:
+            raise InputError(f"{path}: X must be 2-D (samples × features), got shape {shape}")
+        y = np.asarray(data.y)
+        if y.ndim != 1 or y.shape[0] != shape[0]:
+            raise InputError(f"{path}: y has shape {y.shape}, expected ({shape[0]},)")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise InputError(f"{path}: y must hold integer labels, got {y.dtype}")
+        if data.predictions is not None and np.asarray(data.predictions).shape != y.shape:
+            raise InputError(
+                f"{path}: predictions have shape {np.asarray(data.predictions).shape}, "
+                f"expected {y.shape}"
+            )
+        yield data
