@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import torch
 from hypothesis import HealthCheck, settings
 
 TESTS = Path(__file__).resolve().parent
@@ -26,3 +27,23 @@ settings.register_profile(
     "thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kstarlab"))
+
+# The tests' matrices are tiny: torch's intra-op threads cost more in synchronisation than
+# they gain, and on a busy two-core machine spinning threads slow tiny tiles down 100-fold.
+# Results do not depend on the thread count (the exactness tests use exact arithmetic).
+torch.set_num_threads(int(os.environ.get("KSTARLAB_TEST_THREADS", "1")))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report how many near-tie samples each oracle comparison excluded."""
+    from oracle import EXCLUSION_LOG
+
+    if EXCLUSION_LOG:
+        terminalreporter.section("k* oracle: near-tie exclusions")
+        for line, count in sorted(EXCLUSION_LOG):
+            if count:
+                terminalreporter.write_line(line)
+        zero = sum(1 for _, count in EXCLUSION_LOG if not count)
+        terminalreporter.write_line(
+            f"{zero} of {len(EXCLUSION_LOG)} comparisons: identical to the oracle on every sample"
+        )

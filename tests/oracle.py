@@ -11,6 +11,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import cdist
 
+# (line, count) per oracle comparison: "<data> <metric> <dtype>: n near-tie samples ...".
+# conftest.py prints the non-zero ones at the end of the session, so the exclusion counts
+# are visible in every test run.
+EXCLUSION_LOG: list[tuple[str, int]] = []
+
 # (metric, p) pairs: every metric kstar_values accepts, minkowski with two orders.
 METRIC_CASES = [
     ("euclidean", None),

@@ -317,19 +317,6 @@ def test_subprocess_error_exit_status_and_debug_traceback(tmp_path):
     assert "InputError" in debug.stderr
 
 
-def test_subprocess_usage_error(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "kstarlab.cli", "kstar", str(tmp_path / "x.npz"), "--metric", "l7"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("error:")
-    assert "invalid choice: 'l7'" in result.stderr
-
-
 # --------------------------------------------------------------------------- CLI happy paths
 
 
