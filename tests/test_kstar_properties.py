@@ -35,7 +35,7 @@ BLOCK_SIZES = st.one_of(st.none(), st.integers(1, 9))
 
 
 @st.composite
-def labelled_data(draw, *, min_n=3, max_n=28, max_d=4, lo=-6, hi=6, nonzero_rows=False):
+def labelled_data(draw, *, min_n=2, max_n=28, max_d=4, lo=-6, hi=6, nonzero_rows=False):
     """(X, y): integer-valued float64 X of shape (n, d), labels with at least 2 classes."""
     n = draw(st.integers(min_n, max_n))
     d = draw(st.integers(1, max_d))
