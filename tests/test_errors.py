@@ -79,10 +79,6 @@ def test_api_non_finite_in_hdf5_names_the_row(tmp_path):
         kstar_values(fh["X"], np.arange(30) % 2, block_size=7)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kstar.py formats numpy scalars with !r: 'label np.int64(0)', 'y[0] = np.float64(0.5)'",
-)
 @pytest.mark.parametrize(
     ("y", "fragment"),
     [(np.zeros(12, dtype=int), "(label 0)"), (Y_OK + 0.5, "y[0] = 0.5 ")],

@@ -291,15 +291,6 @@ def test_minkowski_special_orders_match_named_metrics():
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "kstar.py evaluates euclidean distances as |a|^2 + |b|^2 - 2 a.b: with a common offset "
-        "~1e7 times the spread, float64 cancellation (error ~ eps |x|^2) exceeds the gaps "
-        "between distances and ~20 of 300 non-near-tie samples differ from the oracle; "
-        "centring X (an exact no-op for k*) before the expansion would avoid it"
-    ),
-)
 @pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
 def test_float64_euclidean_with_a_large_common_offset(metric):
     rng = np.random.default_rng(0)

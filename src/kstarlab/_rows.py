@@ -27,6 +27,7 @@ class RowSource:
     kind: str  # "numpy", "torch" or "lazy" (h5py.Dataset or any sliceable array)
     dtype: torch.dtype
     device: torch.device
+    shift: torch.Tensor | None = None  # subtracted from every row (see kstar._exact_shift)
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
         """Rows ``start:stop`` as a contiguous tensor in the compute dtype and device."""
@@ -34,7 +35,13 @@ class RowSource:
             block = self.data[start:stop]
         else:
             block = torch.from_numpy(np.ascontiguousarray(self.data[start:stop]))
-        return block.to(device=self.device, dtype=self.dtype).contiguous()
+        return self._finish(block)
+
+    def _finish(self, block: torch.Tensor) -> torch.Tensor:
+        block = block.to(device=self.device, dtype=self.dtype)
+        if self.shift is not None:
+            block = block - self.shift
+        return block.contiguous()
 
     def take(self, index: np.ndarray) -> torch.Tensor:
         """Rows at the increasing positions ``index``."""
@@ -46,7 +53,7 @@ class RowSource:
             block = torch.from_numpy(np.ascontiguousarray(self.data[index]))
         else:  # h5py fancy indexing wants an increasing list
             block = torch.from_numpy(np.ascontiguousarray(self.data[index.tolist()]))
-        return block.to(device=self.device, dtype=self.dtype).contiguous()
+        return self._finish(block)
 
     def blocks(self, block_size: int) -> Iterator[tuple[int, int]]:
         """Contiguous ``(start, stop)`` ranges covering all rows."""

@@ -84,7 +84,7 @@ def kstar_values(
     classes, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
     if classes.size < 2:
         raise InputError(
-            f"k* needs at least 2 classes, but y holds only one (label {classes[0]!r})"
+            f"k* needs at least 2 classes, but y holds only one (label {classes[0].item()})"
         )
     n_tiles = _n_tiles(source.n, block) + sum(_n_tiles(int(c), block) for c in counts)
     with (
@@ -164,7 +164,7 @@ def _check_labels(y: Any, n: int) -> np.ndarray:
         bad = np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)))
         if bad.size:
             raise InputError(
-                f"y must hold integer labels; y[{bad[0]}] = {labels[bad[0]]!r} is not one"
+                f"y must hold integer labels; y[{bad[0]}] = {labels[bad[0]].item()} is not one"
             )
         labels = labels.astype(np.int64)
     elif labels.dtype.kind not in "iub":
@@ -243,9 +243,13 @@ def _n_tiles(n: int, block: int) -> int:
 def _row_statistics(source: RowSource, block: int, metric: str) -> torch.Tensor | None:
     """Validate every row (finite; non-zero for cosine) and return per-row auxiliaries.
 
-    For euclidean metrics: squared norms, used by d^2 = |a|^2 + |b|^2 - 2 a.b.
-    For cosine: norms, used to normalise rows. Otherwise None.
+    For euclidean metrics: squared norms, used by d^2 = |a|^2 + |b|^2 - 2 a.b, after
+    removing the data's common offset (`_exact_shift`). For cosine: norms, used to
+    normalise rows. Otherwise None.
     """
+    euclidean = metric in ("euclidean", "sqeuclidean")
+    sums = torch.zeros(source.d, dtype=torch.float64, device=source.device)
+    squares = torch.zeros_like(sums)
     stats = torch.empty(source.n, dtype=source.dtype, device=source.device)
     for start, stop in source.blocks(block):
         rows = source.rows(start, stop)
@@ -253,8 +257,10 @@ def _row_statistics(source: RowSource, block: int, metric: str) -> torch.Tensor 
         if not bool(finite.all()):
             r, c = (int(v) for v in torch.nonzero(~finite)[0])
             raise InputError(f"X contains NaN or infinity at row {start + r} (column {c})")
-        if metric in ("euclidean", "sqeuclidean"):
-            stats[start:stop] = (rows * rows).sum(dim=1)
+        if euclidean:
+            wide = rows.to(torch.float64)
+            sums += wide.sum(dim=0)
+            squares += (wide * wide).sum(dim=0)
         elif metric == "cosine":
             norms = torch.linalg.vector_norm(rows, dim=1)
             zero = torch.nonzero(norms == 0)
@@ -262,7 +268,30 @@ def _row_statistics(source: RowSource, block: int, metric: str) -> torch.Tensor 
                 row = start + int(zero[0, 0])
                 raise InputError(f"cosine distance is undefined for the all-zero row {row} of X")
             stats[start:stop] = norms
-    return stats if metric in ("euclidean", "sqeuclidean", "cosine") else None
+    if not euclidean:
+        return stats if metric == "cosine" else None
+    source.shift = _exact_shift(sums, squares, source.n).to(source.dtype)
+    for start, stop in source.blocks(block):
+        rows = source.rows(start, stop)
+        stats[start:stop] = (rows * rows).sum(dim=1)
+    return stats
+
+
+def _exact_shift(sums: torch.Tensor, squares: torch.Tensor, n: int) -> torch.Tensor:
+    """A per-column offset to subtract before |a|^2 + |b|^2 - 2 a.b, without losing ties.
+
+    The Gram form cancels catastrophically when the data sit far from the origin relative
+    to their spread (|x|^2 >> d^2). Distances do not change under translation, so the
+    column mean is removed, rounded to a multiple of a power of two q <= the column's
+    spread: subtracting it is exact for data near the offset (Sterbenz) and keeps integer
+    data integer when the spread is at least 1, so exact ties stay exact.
+    """
+    mean = sums / n
+    var = (squares / n - mean * mean).clamp_min(0.0)
+    std = var.sqrt()
+    q = torch.where(std > 0, torch.exp2(torch.floor(torch.log2(std))), torch.ones_like(std))
+    shift = torch.round(mean / q) * q
+    return torch.where(std > 0, shift, mean)
 
 
 def _distances(
