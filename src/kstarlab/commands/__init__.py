@@ -4,6 +4,6 @@
 ``parents=[parent]`` so they work after the subcommand name too.
 """
 
-from kstarlab.commands import demo, kstar
+from kstarlab.commands import demo, kstar, perturb
 
-COMMANDS = [kstar, demo]
+COMMANDS = [kstar, demo, perturb]
