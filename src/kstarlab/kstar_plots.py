@@ -164,3 +164,93 @@ def trend_plot(summary: pd.DataFrame, parameter: str, *, label: str | None = Non
     axes[2].legend(fontsize=6, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def distribution_grid(panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]]) -> Any:
+    """Violin and boxen plots of k* per class for several latent spaces, one row each.
+
+    Each panel is (title, per-sample table with ``label`` and ``kstar``, per-class table
+    with ``class``, ``skew`` and ``pattern`` in label order). The skew and pattern of each
+    class are written beside its boxen, as in the authors' figure.
+    """
+    import seaborn as sns
+
+    if not panels:
+        raise InputError("no k* results to plot")
+    n_classes = max(len(p[2]) for p in panels)
+    height = max(2.2, 0.22 * n_classes + 0.8)
+    fig, axes = plt.subplots(len(panels), 2, figsize=(10, height * len(panels)), squeeze=False)
+    for (title, samples, classes), (ax_v, ax_b) in zip(panels, axes, strict=True):
+        names = [str(c) for c in classes["class"]]
+        frame = pd.DataFrame(
+            {"k*": samples["kstar"], "class": [names[v] for v in samples["label"]]}
+        )
+        kwargs = {"data": frame, "x": "k*", "y": "class", "order": names, "color": "tab:blue"}
+        sns.violinplot(ax=ax_v, cut=0, density_norm="width", inner=None, linewidth=0.5, **kwargs)
+        sns.boxenplot(ax=ax_b, showfliers=False, **kwargs)
+        for ax in (ax_v, ax_b):
+            ax.set_xlim(0, 1)
+            ax.set_ylabel("")
+        ax_v.set_title(title, fontsize=9, loc="left")
+        for row, stats in enumerate(classes.itertuples()):
+            gamma = "γ=—" if np.isnan(stats.skew) else f"γ={stats.skew:+.2f}"
+            ax_b.text(
+                1.01,
+                row,
+                f"{gamma} {stats.pattern[0]}",
+                va="center",
+                fontsize=7,
+                transform=ax_b.get_yaxis_transform(),
+            )
+    fig.tight_layout()
+    return fig
+
+
+def projection_rows(
+    rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, Sequence[str] | None]],
+    *,
+    methods: Sequence[str] = PROJECTIONS,
+    max_points: int = 1000,
+    seed: int = 0,
+) -> Any:
+    """`projection_figure` for several latent spaces stacked as rows of one figure."""
+    import seaborn as sns
+
+    fig, axes = plt.subplots(
+        len(rows),
+        len(methods) + 1,
+        figsize=(3.0 * (len(methods) + 1), 3.0 * len(rows)),
+        squeeze=False,
+    )
+    for (title, X, y, k, names), ax_row in zip(rows, axes, strict=True):
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        k = np.asarray(k)
+        names = [str(c) for c in (names or sorted(set(y.tolist())))]
+        if len(X) > max_points:
+            from sklearn.model_selection import train_test_split
+
+            keep, _ = train_test_split(
+                np.arange(len(X)), train_size=max_points, stratify=y, random_state=seed
+            )
+            keep = np.sort(keep)
+            X, y, k = X[keep], y[keep], k[keep]
+        palette = sns.color_palette("tab10" if len(names) <= 10 else "husl", len(names))
+        jitter = np.random.default_rng(seed).uniform(-0.3, 0.3, size=len(y))
+        for c in range(len(names)):
+            sel = y == c
+            ax_row[0].scatter(k[sel], c + jitter[sel], s=2, color=palette[c])
+        ax_row[0].set_yticks(range(len(names)), names, fontsize=7)
+        ax_row[0].invert_yaxis()
+        ax_row[0].set_xlim(0, 1)
+        ax_row[0].set_title(f"{title}: k*", fontsize=8, loc="left")
+        for ax, method in zip(ax_row[1:], methods, strict=True):
+            xy = project(X, method, seed=seed)
+            for c in range(len(names)):
+                sel = y == c
+                ax.scatter(xy[sel, 0], xy[sel, 1], s=2, color=palette[c], alpha=0.7)
+            ax.set_title(method, fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,236 @@
+"""The workflow's plan: which jobs a config asks for, checked before any job runs.
+
+This module is what ``workflow/rules/common.smk`` calls. It imports neither torch nor the
+numeric code, so building the DAG stays fast. A config declares *studies* (the paper's
+table pairs); the DAG is the union of their model × layer × transform × metric grids:
+
+- one extraction per (model, transform), writing every layer any study needs from it;
+- one k* job per (model, layer, transform, metric);
+- tables and figures per study; geometry per model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kstarlab.errors import InputError
+
+METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "cosine")
+MINKOWSKI = re.compile(r"^minkowski-(\d+(?:\.\d+)?)$")
+ZOO_ARCHS = ("resnet", "vit", "mlp")
+AXES = ("model", "layer", "transform", "metric")
+
+# Transform grammar (semantics and checks of parameters live in kstarlab.perturb).
+_NUMBER = r"(\d+(?:\.\d+)?)"
+TRANSFORM_FAMILIES = {
+    "clean": re.compile(r"^clean$"),
+    "crop": re.compile(rf"^crop-{_NUMBER}$"),
+    "rot": re.compile(rf"^rot-{_NUMBER}$"),
+    "noise": re.compile(rf"^noise-{_NUMBER}$"),
+    "style": re.compile(r"^style-([a-z0-9]+)-([A-Za-z0-9_]+)$"),
+    "pgd": re.compile(rf"^pgd-{_NUMBER}$"),
+    "corrupt": re.compile(r"^corrupt-([a-z_]+)-([1-5])$"),
+}
+TREND_PARAMETER = {
+    "crop": "crop size",
+    "rot": "rotation angle",
+    "noise": "noise σ",
+    "pgd": "ε (×1/255)",
+}
+
+
+def transform_family(transform: str) -> str:
+    """The family of a transform string, or InputError naming the string."""
+    if not isinstance(transform, str):
+        raise InputError(f"transform must be a string, got {transform!r}")
+    for family, pattern in TRANSFORM_FAMILIES.items():
+        if pattern.match(transform):
+            return family
+    raise InputError(
+        f"transform {transform!r} does not parse; expected clean, crop-<px>, rot-<deg>, "
+        "noise-<sigma>, style-<method>-<image>, pgd-<eps>, corrupt-<name>-<1..5>"
+    )
+
+
+def transform_value(transform: str) -> float | None:
+    """The numeric parameter of crop/rot/noise/pgd transforms (for trend plots)."""
+    family = transform_family(transform)
+    if family in TREND_PARAMETER:
+        return float(TRANSFORM_FAMILIES[family].match(transform).group(1))
+    return None
+
+
+def check_metric(metric: str) -> None:
+    if metric in METRICS or MINKOWSKI.match(str(metric)):
+        return
+    raise InputError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}, minkowski-<p>")
+
+
+def metric_args(metric: str) -> dict[str, Any]:
+    """``kstar_values`` keyword arguments for a metric name such as ``minkowski-3``."""
+    check_metric(metric)
+    match = MINKOWSKI.match(metric)
+    if match:
+        return {"metric": "minkowski", "p": float(match.group(1))}
+    return {"metric": metric, "p": None}
+
+
+@dataclass(frozen=True)
+class Study:
+    """One of the paper's table pairs: a grid, the classes shown and the table rows."""
+
+    name: str
+    models: tuple[str, ...]
+    layers: tuple[str, ...]
+    transforms: tuple[str, ...]
+    metrics: tuple[str, ...]
+    classes: tuple[str, ...]
+    rows: tuple[str, ...]
+    trend: bool
+
+    def grid(self) -> list[tuple[str, str, str, str]]:
+        return [
+            (m, layer, t, metric)
+            for m in self.models
+            for layer in self.layers
+            for t in self.transforms
+            for metric in self.metrics
+        ]
+
+
+@dataclass
+class Plan:
+    """Every job the config asks for."""
+
+    studies: dict[str, Study]
+    extractions: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    kstar_jobs: list[tuple[str, str, str, str]] = field(default_factory=list)
+    trained: tuple[str, ...] = ()
+    geometry_models: tuple[str, ...] = ()
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, (str, int, float)) for v in value)
+    ):
+        raise InputError(f"{where} must be a non-empty list")
+    return tuple(str(v) for v in value)
+
+
+def _study(name: str, entry: Mapping[str, Any], models: Mapping[str, Any]) -> Study:
+    where = f"config: studies.{name}"
+    study = Study(
+        name=name,
+        models=_strings(entry.get("models"), f"{where}.models"),
+        layers=_strings(entry.get("layers"), f"{where}.layers"),
+        transforms=_strings(entry.get("transforms"), f"{where}.transforms"),
+        metrics=_strings(entry.get("metrics"), f"{where}.metrics"),
+        classes=_strings(entry.get("classes"), f"{where}.classes"),
+        rows=tuple(entry.get("rows") or ()),
+        trend=bool(entry.get("trend", False)),
+    )
+    for model in study.models:
+        if model not in models:
+            raise InputError(
+                f"{where}.models: model {model!r} is not defined under 'models' "
+                f"(defined: {', '.join(sorted(models))})"
+            )
+    for transform in study.transforms:
+        try:
+            transform_family(transform)
+        except InputError as exc:
+            raise InputError(f"{where}.transforms: {exc}") from None
+    for metric in study.metrics:
+        try:
+            check_metric(metric)
+        except InputError as exc:
+            raise InputError(f"{where}.metrics: {exc}") from None
+    bad = [r for r in study.rows if r not in AXES]
+    if bad:
+        raise InputError(f"{where}.rows: {bad[0]!r} is not one of {', '.join(AXES)}")
+    if not study.rows:
+        varied = [axis for axis in AXES if len(getattr(study, axis + "s")) > 1]
+        study = Study(**{**study.__dict__, "rows": tuple(varied or ["model"])})
+    if study.trend:
+        families = {transform_family(t) for t in study.transforms}
+        if len(families) != 1 or next(iter(families)) not in TREND_PARAMETER:
+            raise InputError(
+                f"{where}.trend: a trend needs transforms of one family among "
+                f"{', '.join(TREND_PARAMETER)}, got {sorted(families)}"
+            )
+    return study
+
+
+def check_models(models: Mapping[str, Any]) -> None:
+    """Each model is either trained here (zoo ``arch`` + ``regime``) or has ``weights``."""
+    for name, entry in models.items():
+        where = f"config: models.{name}"
+        if not isinstance(entry, Mapping) or "arch" not in entry:
+            raise InputError(f"{where} needs an 'arch'")
+        if "regime" in entry and entry["arch"] not in ZOO_ARCHS:
+            raise InputError(
+                f"{where}: only zoo architectures ({', '.join(ZOO_ARCHS)}) are trained here; "
+                f"give {entry['arch']!r} a 'weights' file instead of a 'regime'"
+            )
+
+
+def make_plan(config: Mapping[str, Any]) -> Plan:
+    """Validate the semantics the JSON schema cannot express and expand every grid."""
+    models = config.get("models") or {}
+    studies = {}
+    for name, entry in (config.get("studies") or {}).items():
+        if entry.get("enabled", True):
+            studies[name] = _study(name, entry, models)
+    plan = Plan(studies=studies)
+    layers: dict[tuple[str, str], set[str]] = {}
+    jobs: set[tuple[str, str, str, str]] = set()
+    for study in studies.values():
+        for model, layer, transform, metric in study.grid():
+            layers.setdefault((model, transform), set()).add(layer)
+            jobs.add((model, layer, transform, metric))
+    geometry = config.get("geometry") or {}
+    if geometry.get("enabled", False):
+        geo_models = _strings(geometry.get("models"), "config: geometry.models")
+        for model in geo_models:
+            if model not in models:
+                raise InputError(
+                    f"config: geometry.models: model {model!r} is not defined under 'models'"
+                )
+            layers.setdefault((model, "clean"), set()).add(geometry.get("layer", "avgpool"))
+            for transform in corruption_transforms(geometry):
+                layers.setdefault((model, transform), set())
+        plan.geometry_models = geo_models
+    used = {m for m, _ in layers}
+    check_models({m: models[m] for m in used})
+    plan.extractions = {key: tuple(sorted(v)) for key, v in sorted(layers.items())}
+    plan.kstar_jobs = sorted(jobs)
+    plan.trained = tuple(sorted(m for m in used if "regime" in models[m]))
+    return plan
+
+
+def corruption_transforms(geometry: Mapping[str, Any]) -> list[str]:
+    """``corrupt-<name>-<severity>`` for every configured corruption and severity."""
+    names = _strings(geometry.get("corruptions"), "config: geometry.corruptions")
+    severities = _strings(
+        geometry.get("severities", [1, 2, 3, 4, 5]), "config: geometry.severities"
+    )
+    out = []
+    for name in names:
+        for sev in severities:
+            transform = f"corrupt-{name}-{sev}"
+            try:
+                transform_family(transform)
+            except InputError as exc:
+                raise InputError(f"config: geometry: {exc}") from None
+            out.append(transform)
+    return out
+
+
+def select(plan: Plan, study: str) -> Iterable[tuple[str, str, str, str]]:
+    """The (model, layer, transform, metric) jobs of one study."""
+    return plan.studies[study].grid()

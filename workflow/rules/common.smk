@@ -1,0 +1,176 @@
+# Config validation and the helpers that turn the studies into job inputs. Everything a
+# job depends on reaches it through `params:` built here, so a config change reruns
+# exactly the jobs it touches (Snakemake's params trigger).
+import sys
+
+from snakemake.utils import validate
+
+from kstarlab.errors import InputError
+from kstarlab.pipeline import corruption_transforms, make_plan, metric_args
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+try:
+    PLAN = make_plan(config)
+except InputError as exc:
+    sys.exit(f"error: {exc}")
+
+
+wildcard_constraints:
+    model=r"[A-Za-z0-9_+.\-]+",
+    transform=r"[A-Za-z0-9_.\-]+",
+    layer=r"[A-Za-z0-9_.]+",
+    metric=r"[a-z]+(-[0-9.]+)?",
+    study=r"[A-Za-z0-9_\-]+",
+
+
+LOGS = "results/logs"
+BENCH = "results/benchmarks"
+CUDA = config["device"].startswith("cuda")
+
+
+def model_entry(name):
+    return config["models"][name]
+
+
+def is_trained_here(name):
+    return "regime" in model_entry(name)
+
+
+def train_params(wildcards):
+    entry = model_entry(wildcards.model)
+    keys = ("arch", "regime", "epochs", "lr", "eps", "pgd_steps")
+    return {
+        **{k: entry[k] for k in keys if k in entry},
+        "seed": config["seed"],
+        "split_seed": config["dataset"]["split_seed"],
+        "batch_size": config["training"]["batch_size"],
+    }
+
+
+def model_input(wildcards):
+    """The trained checkpoint of a zoo model; nothing for file or hub weights."""
+    if is_trained_here(wildcards.model):
+        return f"results/models/{wildcards.model}.pt"
+    return []
+
+
+def model_params(wildcards):
+    entry = dict(model_entry(wildcards.model))
+    if is_trained_here(wildcards.model):
+        entry = {
+            "arch": entry["arch"],
+            "weights": f"results/models/{wildcards.model}.pt",
+        }
+    return entry
+
+
+def extract_params(wildcards):
+    """Layers, dataset and transform settings of one (model, transform) extraction."""
+    key = (wildcards.model, wildcards.transform)
+    if key not in PLAN.extractions:
+        raise ValueError(
+            f"no study asks for {wildcards.model} under {wildcards.transform}"
+        )
+    out = {
+        "layers": list(PLAN.extractions[key]),
+        "dataset": config["dataset"],
+        "extraction": config["extraction"],
+        "seed": config["seed"],
+    }
+    if wildcards.transform.startswith("pgd-"):
+        out["pgd"] = config["pgd"]
+    if wildcards.transform.startswith("style-adain-"):
+        out["style"] = config["style"]
+    return out
+
+
+def kstar_params(wildcards):
+    return {**metric_args(wildcards.metric), **config["kstar"]}
+
+
+def kstar_path(kind, model, layer, transform, metric):
+    suffix = ".csv" if kind == "samples" else ".classes.csv"
+    return f"results/kstar/{model}/{layer}/{transform}/{metric}{suffix}"
+
+
+def study_cells(wildcards, kind="classes"):
+    return [kstar_path(kind, *cell) for cell in PLAN.studies[wildcards.study].grid()]
+
+
+def study_latents(wildcards):
+    """The latents file of every cell of the study, in the order of its grid."""
+    study = PLAN.studies[wildcards.study]
+    return [f"results/latents/{m}/{t}.h5" for m, _, t, _ in study.grid()]
+
+
+def study_params(wildcards):
+    study = PLAN.studies[wildcards.study]
+    entry = config["studies"][wildcards.study]
+    return {
+        "cells": [list(cell) for cell in study.grid()],
+        "classes": list(study.classes),
+        "rows": list(study.rows),
+        "caption": entry.get("caption", ""),
+        "tables": entry.get("tables", ""),
+    }
+
+
+def study_figures(name):
+    study = PLAN.studies[name]
+    out = [f"results/figures/{name}/distributions.png"]
+    if study.trend:
+        out.append(f"results/figures/{name}/trend.png")
+    if config["studies"][name].get("projections", False):
+        out.append(f"results/figures/{name}/projections.png")
+    return out
+
+
+def geometry_inputs(wildcards):
+    geo = config["geometry"]
+    return {
+        "clean": f"results/latents/{wildcards.model}/clean.h5",
+        "corrupted": [
+            f"results/latents/{wildcards.model}/{t}.h5"
+            for t in corruption_transforms(geo)
+        ],
+        "model": model_input(wildcards),
+    }
+
+
+def geometry_params(wildcards):
+    geo = config["geometry"]
+    return {
+        "layer": geo["layer"],
+        "corruptions": corruption_transforms(geo),
+        "sparsities": geo["sparsities"],
+        "model": model_params(wildcards),
+        "dataset": config["dataset"],
+        "batch_size": config["extraction"]["batch_size"],
+        "seed": config["seed"],
+    }
+
+
+def geometry_outputs():
+    if not PLAN.geometry_models:
+        return []
+    return [
+        "results/geometry/correlations.csv",
+        "results/geometry/figures/embedding.png",
+    ]
+
+
+def all_outputs():
+    out = ["results/kstar/summary.csv"]
+    for name in PLAN.studies:
+        out += [f"results/tables/{name}.md", f"results/tables/{name}.html"]
+        out += study_figures(name)
+    return out + geometry_outputs()
+
+
+def gpu_resources():
+    return 1 if CUDA else 0
+
+
+def study_samples(wildcards):
+    return study_cells(wildcards, kind="samples")

@@ -1,0 +1,25 @@
+# One extraction per (model, transform): every layer any study needs, in one HDF5 file.
+
+
+rule extract:
+    input:
+        model=model_input,
+    output:
+        "results/latents/{model}/{transform}.h5",
+    log:
+        f"{LOGS}/extract/{{model}}/{{transform}}.log",
+    benchmark:
+        f"{BENCH}/extract/{{model}}/{{transform}}.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+        gpu=gpu_resources(),
+    params:
+        model=model_params,
+        settings=extract_params,
+        device=config["device"],
+    script:
+        "../scripts/extract.py"

@@ -1,0 +1,45 @@
+# k* per (model, layer, transform, metric), and the tidy summary of all of them.
+
+
+rule kstar:
+    input:
+        "results/latents/{model}/{transform}.h5",
+    output:
+        samples="results/kstar/{model}/{layer}/{transform}/{metric}.csv",
+        classes="results/kstar/{model}/{layer}/{transform}/{metric}.classes.csv",
+    log:
+        f"{LOGS}/kstar/{{model}}/{{layer}}/{{transform}}/{{metric}}.log",
+    benchmark:
+        f"{BENCH}/kstar/{{model}}/{{layer}}/{{transform}}/{{metric}}.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        kstar=kstar_params,
+        device=config["device"],
+    script:
+        "../scripts/kstar.py"
+
+
+rule kstar_summary:
+    input:
+        [kstar_path("classes", *job) for job in PLAN.kstar_jobs],
+    output:
+        report(
+            "results/kstar/summary.csv",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
+    log:
+        f"{LOGS}/kstar_summary.log",
+    benchmark:
+        f"{BENCH}/kstar_summary.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    params:
+        jobs=[list(job) for job in PLAN.kstar_jobs],
+    script:
+        "../scripts/kstar_summary.py"

@@ -1,0 +1,24 @@
+# Tables as HTML pages for the report; `snakemake --report results/report.html` (run by
+# `make run`) gathers every report() output with its caption, categorised by study.
+
+
+rule study_table_html:
+    input:
+        markdown="results/tables/{study}.md",
+        per_class="results/tables/{study}.csv",
+        patterns="results/tables/{study}.patterns.csv",
+    output:
+        report(
+            "results/tables/{study}.html",
+            caption="../report/tables.rst",
+            category="{study}",
+            subcategory="tables",
+        ),
+    log:
+        f"{LOGS}/tables/{{study}}.html.log",
+    benchmark:
+        f"{BENCH}/tables/{{study}}.html.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    script:
+        "../scripts/table_html.py"

@@ -1,0 +1,90 @@
+# The paper's tables and figures, per study.
+
+
+rule study_tables:
+    input:
+        study_cells,
+    output:
+        per_class="results/tables/{study}.csv",
+        patterns="results/tables/{study}.patterns.csv",
+        markdown="results/tables/{study}.md",
+        latex="results/tables/{study}.tex",
+    log:
+        f"{LOGS}/tables/{{study}}.log",
+    benchmark:
+        f"{BENCH}/tables/{{study}}.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    params:
+        study=study_params,
+    script:
+        "../scripts/study_tables.py"
+
+
+rule study_distributions:
+    input:
+        study_samples,
+    output:
+        report(
+            "results/figures/{study}/distributions.png",
+            caption="../report/distributions.rst",
+            category="{study}",
+            subcategory="k* distributions",
+        ),
+    log:
+        f"{LOGS}/figures/{{study}}/distributions.log",
+    benchmark:
+        f"{BENCH}/figures/{{study}}/distributions.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    params:
+        study=study_params,
+    script:
+        "../scripts/study_distributions.py"
+
+
+rule study_trend:
+    input:
+        study_cells,
+    output:
+        report(
+            "results/figures/{study}/trend.png",
+            caption="../report/trend.rst",
+            category="{study}",
+            subcategory="trends",
+        ),
+    log:
+        f"{LOGS}/figures/{{study}}/trend.log",
+    benchmark:
+        f"{BENCH}/figures/{{study}}/trend.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    params:
+        study=study_params,
+    script:
+        "../scripts/study_trend.py"
+
+
+rule study_projections:
+    input:
+        samples=study_samples,
+        latents=study_latents,
+    output:
+        report(
+            "results/figures/{study}/projections.png",
+            caption="../report/projections.rst",
+            category="{study}",
+            subcategory="projections",
+        ),
+    log:
+        f"{LOGS}/figures/{{study}}/projections.log",
+    benchmark:
+        f"{BENCH}/figures/{{study}}/projections.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    threads: 1
+    params:
+        study=study_params,
+        seed=config["seed"],
+    script:
+        "../scripts/study_projections.py"
