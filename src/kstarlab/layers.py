@@ -200,7 +200,11 @@ class LayerCapture:
         self._fx = None
 
     def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Logits and ``{layer name: (batch, features) tensor}`` for one batch."""
+        """Logits and ``{layer name: (batch, features) tensor}`` for one batch (no gradients)."""
+        with torch.no_grad():
+            return self._forward(images)
+
+    def _forward(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         self._store = {}
         if self._fx is None:
             logits = self.model(images)

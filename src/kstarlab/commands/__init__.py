@@ -4,6 +4,6 @@
 ``parents=[parent]`` so they work after the subcommand name too.
 """
 
-from kstarlab.commands import demo, kstar, perturb
+from kstarlab.commands import demo, extract, kstar, layers, perturb, train
 
-COMMANDS = [kstar, demo, perturb]
+COMMANDS = [kstar, demo, train, layers, extract, perturb]

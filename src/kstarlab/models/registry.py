@@ -310,7 +310,7 @@ def _load_torchvision(entry: ModelEntry, seed: int) -> LoadedModel:
         description = f"none (random init, seed {seed})"
     else:
         spec = str(entry.weights)
-        if looks_like_weights_enum(arch, spec):
+        if looks_like_weights_enum(arch, spec) or _looks_like_name(spec):
             enum = weights_enum(arch, spec)
             path = cached_weights_file(enum)
             description = f"{type(enum).__name__}.{enum.name} ({path})"
@@ -342,6 +342,16 @@ def _load_torchvision(entry: ModelEntry, seed: int) -> LoadedModel:
         weights_sha256=sha,
         num_classes=num_classes,
         class_names=class_names,
+    )
+
+
+def _looks_like_name(spec: str) -> bool:
+    """A bare word (no folder, no checkpoint suffix) that is no file: a weights enum name."""
+    return (
+        os.sep not in spec
+        and "/" not in spec
+        and not spec.endswith(CHECKPOINT_SUFFIXES)
+        and not Path(spec).exists()
     )
 
 

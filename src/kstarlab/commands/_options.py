@@ -1,0 +1,88 @@
+"""Options and helpers shared by the model commands (``layers``, ``extract``, ``train``)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from kstarlab.errors import InputError
+from kstarlab.models.registry import LoadedModel, load_model, read_model_config
+
+
+def add_model_options(cmd: argparse.ArgumentParser) -> None:
+    """``--config``, ``--weights``, ``--trusted`` and ``--num-classes``."""
+    cmd.add_argument("--config", metavar="YAML", help="config file with a 'models:' mapping")
+    cmd.add_argument(
+        "--weights",
+        help="checkpoint file, torchvision weights name (DEFAULT, IMAGENET1K_V2, ...) or none",
+    )
+    cmd.add_argument(
+        "--trusted",
+        action="store_true",
+        help="allow a checkpoint that needs full unpickling (can run code: trusted files only)",
+    )
+    cmd.add_argument("--num-classes", type=int, help="number of model outputs")
+
+
+def model_from_args(args: argparse.Namespace, seed: int = 0) -> LoadedModel:
+    """The model named by ``args.model`` with the shared model options."""
+    config = read_model_config(args.config) if args.config else None
+    return load_model(
+        args.model,
+        config=config,
+        weights=args.weights,
+        trusted=args.trusted,
+        num_classes=args.num_classes,
+        seed=seed,
+    )
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def comma_list(text: str) -> list[str]:
+    """argparse type: ``a,b,c`` → ``["a", "b", "c"]`` (empty items dropped)."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def set_threads(threads: int | None) -> None:
+    """Fix torch's intra-op thread count when given."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt, so atomic writers remove their temporary files."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise `InputError` with ``message`` unless ``condition``."""
+    if not condition:
+        raise InputError(message)

@@ -1,0 +1,66 @@
+"""``kstarlab train``: train a zoo model on digits, deterministically."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from fractions import Fraction
+
+from kstarlab.commands._options import positive_int, terminate_as_interrupt
+from kstarlab.models.zoo import ZOO
+from kstarlab.train import REGIMES, TrainConfig, save_trained, train_zoo
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    cmd = sub.add_parser(
+        "train",
+        parents=[parent],
+        help="train a zoo model on the digits train split",
+        description="Train a zoo model and write a checkpoint plus a JSON of metadata "
+        "(architecture, regime, epochs, seed, test accuracy, time).",
+    )
+    cmd.add_argument("--arch", required=True, choices=list(ZOO))
+    cmd.add_argument("--regime", default="standard", choices=REGIMES)
+    cmd.add_argument("--out", required=True, metavar="MODEL.pt", help="checkpoint path")
+    cmd.add_argument("--epochs", type=positive_int, help="epochs (default per arch and regime)")
+    cmd.add_argument("--seed", type=int, default=0)
+    cmd.add_argument("--split-seed", type=int, default=0, help="digits train/test split seed")
+    cmd.add_argument("--batch-size", type=positive_int, default=64)
+    cmd.add_argument("--lr", type=float, help="peak learning rate (default per arch)")
+    cmd.add_argument("--eps", type=_fraction, default=8 / 255, help="L∞ radius, e.g. 8/255")
+    cmd.add_argument("--pgd-steps", type=positive_int, default=5, help="PGD steps in training")
+    cmd.add_argument("--threads", type=positive_int, default=1, help="torch threads (1)")
+    cmd.set_defaults(func=run)
+
+
+def _fraction(text: str) -> float:
+    try:
+        return float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a number or fraction: {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    config = TrainConfig(
+        arch=args.arch,
+        regime=args.regime,
+        epochs=args.epochs,
+        seed=args.seed,
+        split_seed=args.split_seed,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        eps=args.eps,
+        pgd_steps=args.pgd_steps,
+        threads=args.threads,
+    ).resolved()
+    with terminate_as_interrupt():
+        result = train_zoo(config, progress=args.progress)
+        checkpoint, meta = save_trained(result, args.out)
+    m = result.metadata
+    print(
+        f"{m['arch']}/{m['regime']}: {m['epochs']} epochs, test accuracy "
+        f"{m['test_accuracy']:.4f}, robust accuracy {m['robust_accuracy']:.4f}, "
+        f"{m['train_seconds']:.1f} s → {checkpoint} + {meta.name}"
+    )
+    sys.stdout.flush()
+    return 0
