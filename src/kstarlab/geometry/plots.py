@@ -45,6 +45,46 @@ def angle_length_scatter(
     return fig
 
 
+def angle_length_panels(frames: Mapping[str, pd.DataFrame], class_names: Sequence[str]) -> Any:
+    """`angle_length_scatter` for several models side by side (columns label, angle,
+    length, margin)."""
+    import seaborn as sns
+
+    names = list(frames)
+    fig, axes = plt.subplots(
+        1, len(names), figsize=(3.6 * len(names), 3.4), squeeze=False, sharey=True
+    )
+    palette = sns.color_palette("tab10", n_colors=max(len(class_names), 1))
+    for ax, name in zip(axes[0], names, strict=True):
+        frame = frames[name]
+        labels = frame["label"].to_numpy()
+        wrong = frame["margin"].to_numpy() < 0
+        for k, cls in enumerate(class_names):
+            sel = labels == k
+            colour = palette[k % len(palette)]
+            ax.scatter(
+                frame["length"][sel & ~wrong],
+                frame["angle"][sel & ~wrong],
+                s=5,
+                alpha=0.6,
+                color=colour,
+                label=str(cls),
+            )
+            ax.scatter(
+                frame["length"][sel & wrong],
+                frame["angle"][sel & wrong],
+                s=20,
+                marker="x",
+                color=colour,
+            )
+        ax.set_title(f"{name} (× misclassified: {int(wrong.sum())})", fontsize=9)
+        ax.set_xlabel("length ‖x‖₂")
+    axes[0][0].set_ylabel("angle to class direction (°)")
+    axes[0][-1].legend(fontsize=6, markerscale=2, ncol=2, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def margin_histograms(margins: Mapping[str, np.ndarray], bins: int = 40) -> Any:
     """Margin distribution per model, one panel each; negative margins are errors."""
     names = list(margins)
