@@ -121,10 +121,11 @@ def extract(
     ext = settings["extraction"]
     transform_arg: Any = transform
     if transform != "clean":
-        from kstarlab import perturb  # type: ignore[attr-defined]
+        from kstarlab.perturb import parse_transform
 
-        options = {k: settings[k] for k in ("pgd", "style") if k in settings}
-        transform_arg = perturb.parse_transform(transform, seed=settings["seed"], **options)
+        transform_arg = parse_transform(
+            transform, seed=settings["seed"], config=perturb_config(settings)
+        )
     result = run_extract(
         loaded,
         data,
@@ -140,6 +141,26 @@ def extract(
     log.info(
         "extracted %s: accuracy %.4f, %.0f img/s", out, result.accuracy, result.images_per_second
     )
+
+
+def perturb_config(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The workflow's ``pgd:`` and ``style:`` settings as `kstarlab.perturb` options."""
+    out: dict[str, Any] = {}
+    if "pgd" in settings:
+        pgd = settings["pgd"]
+        out.update(
+            pgd_steps=pgd["steps"],
+            pgd_rel_stepsize=pgd["rel_stepsize"],
+            pgd_random_start=pgd["random_start"],
+        )
+    if "style" in settings:
+        style = settings["style"]
+        out.update(
+            adain_encoder=style.get("encoder"),
+            adain_decoder=style.get("decoder"),
+            adain_styles=style.get("styles"),
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- k*
@@ -250,11 +271,13 @@ def study_trend(inputs: Sequence[str], study: Mapping[str, Any], out: str) -> No
     """μ, γ and pattern counts against the transform's parameter, one line per model."""
     from kstarlab.figures import save_figure
     from kstarlab.kstar_plots import trend_plot
-    from kstarlab.pipeline import TREND_PARAMETER, transform_family, transform_value
+    from kstarlab.pipeline import trend_label, trend_values
 
     summary = study_summary(inputs, study)
-    summary["parameter"] = summary["transform"].map(transform_value)
-    label = TREND_PARAMETER[transform_family(summary["transform"].iloc[0])]
+    values = trend_values(summary["transform"].unique())
+    summary["parameter"] = summary["transform"].map(values)
+    summary = summary.dropna(subset=["parameter"])
+    label = trend_label(values)
     summary["model"] = summary["model"] + np.where(
         summary["layer"].nunique() > 1, " " + summary["layer"], ""
     )

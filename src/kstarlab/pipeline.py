@@ -7,6 +7,8 @@ table pairs); the DAG is the union of their model × layer × transform × metri
 - one extraction per (model, transform), writing every layer any study needs from it;
 - one k* job per (model, layer, transform, metric);
 - tables and figures per study; geometry per model.
+
+Transform strings are validated by `kstarlab.perturb.spec`, which the extraction uses too.
 """
 
 from __future__ import annotations
@@ -23,44 +25,63 @@ MINKOWSKI = re.compile(r"^minkowski-(\d+(?:\.\d+)?)$")
 ZOO_ARCHS = ("resnet", "vit", "mlp")
 AXES = ("model", "layer", "transform", "metric")
 
-# Transform grammar (semantics and checks of parameters live in kstarlab.perturb).
-_NUMBER = r"(\d+(?:\.\d+)?)"
-TRANSFORM_FAMILIES = {
-    "clean": re.compile(r"^clean$"),
-    "crop": re.compile(rf"^crop-{_NUMBER}$"),
-    "rot": re.compile(rf"^rot-{_NUMBER}$"),
-    "noise": re.compile(rf"^noise-{_NUMBER}$"),
-    "style": re.compile(r"^style-([a-z0-9]+)-([A-Za-z0-9_]+)$"),
-    "pgd": re.compile(rf"^pgd-{_NUMBER}$"),
-    "corrupt": re.compile(r"^corrupt-([a-z_]+)-([1-5])$"),
-}
 TREND_PARAMETER = {
-    "crop": "crop size",
-    "rot": "rotation angle",
-    "noise": "noise σ",
-    "pgd": "ε (×1/255)",
+    "crop": ("size", "crop size (px)"),
+    "rot": ("degrees", "rotation angle (°)"),
+    "noise": ("sigma", "noise σ"),
+    "pgd": ("eps_255", "PGD ε (×1/255)"),
 }
+
+
+def parse(transform: str) -> Any:
+    """The validated `TransformSpec` of a transform string in canonical form."""
+    from kstarlab.perturb.spec import parse_spec
+
+    spec = parse_spec(transform)
+    if spec.name != transform:
+        raise InputError(f"transform {transform!r} should be written {spec.name!r}")
+    return spec
 
 
 def transform_family(transform: str) -> str:
-    """The family of a transform string, or InputError naming the string."""
-    if not isinstance(transform, str):
-        raise InputError(f"transform must be a string, got {transform!r}")
-    for family, pattern in TRANSFORM_FAMILIES.items():
-        if pattern.match(transform):
-            return family
-    raise InputError(
-        f"transform {transform!r} does not parse; expected clean, crop-<px>, rot-<deg>, "
-        "noise-<sigma>, style-<method>-<image>, pgd-<eps>, corrupt-<name>-<1..5>"
-    )
+    """The family of a transform string (clean, crop, rot, noise, style-*, pgd, corrupt)."""
+    return parse(transform).family
 
 
 def transform_value(transform: str) -> float | None:
-    """The numeric parameter of crop/rot/noise/pgd transforms (for trend plots)."""
-    family = transform_family(transform)
-    if family in TREND_PARAMETER:
-        return float(TRANSFORM_FAMILIES[family].match(transform).group(1))
+    """The numeric parameter of crop/rot/noise/pgd transforms (for trend plots).
+
+    ``clean`` is the zero point of rotation, noise and PGD; it has no crop size (None).
+    """
+    spec = parse(transform)
+    if spec.family in TREND_PARAMETER:
+        return float(spec.params[TREND_PARAMETER[spec.family][0]])
     return None
+
+
+def trend_family(transforms: Iterable[str]) -> str:
+    """The one parametric family of a trend study's transforms (``clean`` may join it)."""
+    families = {transform_family(t) for t in transforms} - {"clean"}
+    if len(families) != 1 or next(iter(families)) not in TREND_PARAMETER:
+        raise InputError(
+            f"a trend needs transforms of one family among {', '.join(TREND_PARAMETER)} "
+            f"(and clean), got {sorted(families)}"
+        )
+    return families.pop()
+
+
+def trend_values(transforms: Iterable[str]) -> dict[str, float | None]:
+    """Each transform's position on its trend's axis; clean is 0 except for crops."""
+    transforms = list(transforms)
+    family = trend_family(transforms)
+    return {
+        t: (None if family == "crop" else 0.0) if t == "clean" else transform_value(t)
+        for t in transforms
+    }
+
+
+def trend_label(transforms: Iterable[str]) -> str:
+    return TREND_PARAMETER[trend_family(transforms)][1]
 
 
 def check_metric(metric: str) -> None:
@@ -157,12 +178,10 @@ def _study(name: str, entry: Mapping[str, Any], models: Mapping[str, Any]) -> St
         varied = [axis for axis in AXES if len(getattr(study, axis + "s")) > 1]
         study = Study(**{**study.__dict__, "rows": tuple(varied or ["model"])})
     if study.trend:
-        families = {transform_family(t) for t in study.transforms}
-        if len(families) != 1 or next(iter(families)) not in TREND_PARAMETER:
-            raise InputError(
-                f"{where}.trend: a trend needs transforms of one family among "
-                f"{', '.join(TREND_PARAMETER)}, got {sorted(families)}"
-            )
+        try:
+            trend_family(study.transforms)
+        except InputError as exc:
+            raise InputError(f"{where}.trend: {exc}") from None
     return study
 
 

@@ -80,7 +80,7 @@ def extract_params(wildcards):
     }
     if wildcards.transform.startswith("pgd-"):
         out["pgd"] = config["pgd"]
-    if wildcards.transform.startswith("style-adain-"):
+    if wildcards.transform.startswith("style-adain"):
         out["style"] = config["style"]
     return out
 
