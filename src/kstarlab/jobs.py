@@ -278,9 +278,8 @@ def study_trend(inputs: Sequence[str], study: Mapping[str, Any], out: str) -> No
     summary["parameter"] = summary["transform"].map(values)
     summary = summary.dropna(subset=["parameter"])
     label = trend_label(values)
-    summary["model"] = summary["model"] + np.where(
-        summary["layer"].nunique() > 1, " " + summary["layer"], ""
-    )
+    varied = [k for k in ("model", "layer", "metric") if summary[k].nunique() > 1] or ["model"]
+    summary["model"] = summary[varied].astype(str).agg(" ".join, axis=1)
     save_figure(trend_plot(summary, "parameter", label=label), out, formats=(".png",))
 
 

@@ -13,6 +13,7 @@ from kstarlab.figures import plt
 from kstarlab.summary import PATTERNS
 
 PROJECTIONS = ("tsne", "isomap", "pca", "umap")
+PATTERN_COLOURS = {"Fractured": "tab:red", "Overlapped": "tab:orange", "Clustered": "tab:green"}
 
 
 def distribution_plot(k: np.ndarray, y: np.ndarray, summary: pd.DataFrame, title: str = "") -> Any:
@@ -131,7 +132,9 @@ def trend_plot(summary: pd.DataFrame, parameter: str, *, label: str | None = Non
     """μ, γ and the pattern counts against a transform parameter, one line per model.
 
     ``summary`` is tidy (one row per class) with a numeric column ``parameter`` (e.g. the
-    noise sigma parsed from the transform) and columns model, mean, skew, pattern.
+    noise sigma parsed from the transform) and columns model, mean, skew, pattern; each
+    distinct ``model`` value is one series (colour in the first two panels, line style in
+    the pattern counts, whose colour is the pattern's).
     """
     if parameter not in summary.columns:
         raise InputError(f"summary has no column {parameter!r} to plot against")
@@ -145,7 +148,8 @@ def trend_plot(summary: pd.DataFrame, parameter: str, *, label: str | None = Non
         counts = group.pivot_table(
             index=parameter, columns="pattern", values="mean", aggfunc="count", fill_value=0
         )
-        for pattern, style in zip(PATTERNS, ("-", "--", ":"), strict=True):
+        style = ("-", "--", ":", "-.")[i % 4]
+        for pattern in PATTERNS:
             if pattern in counts:
                 axes[2].plot(
                     counts.index,
@@ -153,6 +157,7 @@ def trend_plot(summary: pd.DataFrame, parameter: str, *, label: str | None = Non
                     style,
                     marker="o",
                     ms=3,
+                    color=PATTERN_COLOURS[pattern],
                     label=f"{model}: {pattern}",
                 )
     for ax, ylabel in zip(axes, ("mean k* (μ)", "skew (γ)", "classes per pattern"), strict=True):
