@@ -13,6 +13,7 @@ the weights; its mode and flags are restored afterwards.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -23,7 +24,9 @@ from kstarlab.errors import InputError
 
 def _foolbox():
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    import foolbox
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # foolbox's old scipy imports
+        import foolbox
 
     return foolbox
 

@@ -11,6 +11,12 @@ import torch
 from kstarlab.errors import InputError
 
 PREVIEW_SUFFIXES = (".png", ".pdf", ".svg")
+# No timestamps or software versions in the file: the same images give the same bytes.
+_METADATA = {
+    ".png": {"Software": None},
+    ".pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+    ".svg": {"Date": None, "Creator": None},
+}
 
 
 def save_preview(
@@ -28,7 +34,8 @@ def save_preview(
     path = Path(path)
     if path.suffix.lower() not in PREVIEW_SUFFIXES:
         raise InputError(f"preview {path} must end in {', '.join(PREVIEW_SUFFIXES)}")
-    from kstarlab.figures import plt, save_figure
+    from kstarlab.figures import plt
+    from kstarlab.io import atomic_path
 
     n = clean.shape[0]
     fig, axes = plt.subplots(2, n, figsize=(1.3 * n + 0.6, 3.2), squeeze=False)
@@ -47,8 +54,14 @@ def save_preview(
                 ax.set_title(f"→ {name(int(preds[col]))}", fontsize=8, color="k" if ok else "r")
             elif row == 0 and labels is not None:
                 ax.set_title(name(int(labels[col])), fontsize=8)
-        axes[row][0].set_ylabel("clean" if row == 0 else title, fontsize=9)
+        axes[row][0].set_ylabel("clean" if row == 0 else "perturbed", fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    save_figure(fig, path, formats=(path.suffix.lower(),))
+    suffix = path.suffix.lower()
+    plt.rcParams["svg.hashsalt"] = "kstarlab"
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=suffix[1:], dpi=150, metadata=_METADATA[suffix])
+    finally:
+        plt.close(fig)
     return path
