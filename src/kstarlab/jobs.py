@@ -324,3 +324,51 @@ def table_html(markdown: str, per_class: str, patterns: str, title: str, out: st
     ]
     with atomic_write(out) as fh:
         fh.write("\n".join(body))
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def geometry_model(
+    model_name: str,
+    settings: Mapping[str, Any],
+    clean: str,
+    corrupted: Sequence[str],
+    outputs: Mapping[str, str],
+) -> None:
+    """Features, corruption and pruning robustness of one model."""
+    from kstarlab.geometry.analysis import analyse_model
+
+    model = load_model_entry(model_name, settings["model"], settings["seed"])
+    data = load_images(settings["dataset"])
+    images = data.dataset.images if hasattr(data.dataset, "images") else None
+    if images is None:
+        import torch
+
+        images = torch.stack([data.dataset[i][0] for i in range(len(data))])
+    analyse_model(
+        model,
+        images,
+        clean,
+        dict(zip(settings["corruptions"], corrupted, strict=True)),
+        settings["layer"],
+        settings["sparsities"],
+        outputs["features"],
+        outputs["samples"],
+        outputs["pruning"],
+        batch_size=settings["batch_size"],
+    )
+
+
+def geometry_summary(
+    models: Sequence[str],
+    samples: Sequence[str],
+    pruning: Sequence[str],
+    features: Sequence[str],
+    outputs: Mapping[str, str],
+    seed: int = 0,
+) -> None:
+    """Correlation tables, embeddings and figures across the models."""
+    from kstarlab.geometry.analysis import summarise_models
+
+    summarise_models(models, samples, pruning, features, outputs, seed=seed)

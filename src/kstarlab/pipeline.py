@@ -220,9 +220,8 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
                 raise InputError(
                     f"config: geometry.models: model {model!r} is not defined under 'models'"
                 )
-            layers.setdefault((model, "clean"), set()).add(geometry.get("layer", "avgpool"))
-            for transform in corruption_transforms(geometry):
-                layers.setdefault((model, transform), set())
+            for transform in ["clean", *corruption_transforms(geometry)]:
+                layers.setdefault((model, transform), set()).add(geometry.get("layer", "avgpool"))
         plan.geometry_models = geo_models
     used = {m for m, _ in layers}
     check_models({m: models[m] for m in used})

@@ -92,7 +92,10 @@ def _cell(value: Any, count: bool = False) -> str:
 def _flat(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     columns = list(table.columns)
     counts = [(c[-1] if isinstance(c, tuple) else c) == "N" for c in columns]
-    head = [*table.index.names, *(" ".join(map(str, c)) for c in columns)]
+    head = [
+        *table.index.names,
+        *(" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in columns),
+    ]
     body = []
     for key, values in zip(table.index, table.itertuples(index=False), strict=True):
         keys = key if isinstance(key, tuple) else (key,)

@@ -154,9 +154,12 @@ def geometry_params(wildcards):
 def geometry_outputs():
     if not PLAN.geometry_models:
         return []
+    figures = ("embedding", "corruption_similarity", "angle_length", "margins")
     return [
         "results/geometry/correlations.csv",
-        "results/geometry/figures/embedding.png",
+        "results/geometry/poster_tables.md",
+        "results/geometry/figures/accuracy_sparsity.png",
+        *(f"results/geometry/figures/{name}.png" for name in figures),
     ]
 
 
