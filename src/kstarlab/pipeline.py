@@ -225,10 +225,50 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
         plan.geometry_models = geo_models
     used = {m for m, _ in layers}
     check_models({m: models[m] for m in used})
+    check_paths(config, used, {t for _, t in layers})
     plan.extractions = {key: tuple(sorted(v)) for key, v in sorted(layers.items())}
     plan.kstar_jobs = sorted(jobs)
     plan.trained = tuple(sorted(m for m in used if "regime" in models[m]))
     return plan
+
+
+WEIGHT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin", ".safetensors")
+
+
+def looks_like_path(value: str) -> bool:
+    """A weights value that names a file (not a torchvision enum such as IMAGENET1K_V1)."""
+    return "/" in value or "\\" in value or value.lower().endswith(WEIGHT_SUFFIXES)
+
+
+def check_paths(
+    config: Mapping[str, Any], models: Iterable[str], transforms: Iterable[str]
+) -> None:
+    """Every data and weights file the planned jobs read exists, before any job runs."""
+    from pathlib import Path
+
+    dataset = config.get("dataset") or {}
+    if dataset.get("name") == "imagefolder":
+        root = dataset.get("root")
+        if not root:
+            raise InputError("config: dataset.root is required for dataset 'imagefolder'")
+        if not Path(root).is_dir():
+            raise InputError(f"config: dataset.root: folder not found: {root}")
+        class_map = dataset.get("class_map")
+        if class_map and not Path(class_map).is_file():
+            raise InputError(f"config: dataset.class_map: file not found: {class_map}")
+    for name in sorted(models):
+        weights = config["models"][name].get("weights")
+        if isinstance(weights, str) and looks_like_path(weights) and not Path(weights).is_file():
+            raise InputError(f"config: models.{name}.weights: file not found: {weights}")
+    if any(t.startswith("style-adain") for t in transforms):
+        style = config.get("style") or {}
+        for key, kind in (("encoder", "file"), ("decoder", "file"), ("styles", "folder")):
+            value = style.get(key)
+            if not value:
+                raise InputError(f"config: style.{key} is required by the style-adain transforms")
+            ok = Path(value).is_file() if kind == "file" else Path(value).is_dir()
+            if not ok:
+                raise InputError(f"config: style.{key}: {kind} not found: {value}")
 
 
 def corruption_transforms(geometry: Mapping[str, Any]) -> list[str]:

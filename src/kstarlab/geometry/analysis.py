@@ -213,7 +213,9 @@ def summarise_models(
     first = pd.read_csv(samples[0])
     for model, path in zip(models, features, strict=True):
         for name, feats in read_entities(path).items():
-            label = model if name == "clean" else f"{model} {name.split('/', 1)[1]}"
+            label = model if name == "clean" else f"{model} " + name.split("/", 1)[1]
+            if name.startswith("pruned/"):
+                label = f"{model} pruned " + name.split("/", 1)[1]
             entities[label] = feats
             groups[label] = name.split("/", 1)[0] if name != "clean" else "model"
             if name.startswith("corrupt/"):
