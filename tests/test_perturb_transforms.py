@@ -17,7 +17,7 @@ from kstarlab.perturb import (
     parse_spec,
     parse_transform,
 )
-from kstarlab.perturb.style import fda_transfer, low_frequency_mask
+from kstarlab.perturb.style import _style_amplitude, low_frequency_mask, swap_amplitude
 
 
 def digits(n: int = 16) -> torch.Tensor:
@@ -252,14 +252,20 @@ def test_fda_keeps_phase_and_takes_style_low_frequencies():
     out, _ = apply_transform(x, "style-fda-china")
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
     assert not torch.equal(out, x)
-    # the image's colours move towards the style's: channels of grey digits now differ
+    # grey digits take the style's colours: their channels now differ
     assert (out[:, 0] - out[:, 2]).abs().mean() > 0.01
-    # without clipping the low-frequency amplitude equals the style's exactly
-    seeds = np.zeros(1, dtype=np.uint64)
-    raw = fda_transfer(torch.full((1, 3, 32, 32), 0.5), "flower", 0.5, seeds)
-    assert raw.shape == (1, 3, 32, 32)
-    mask = low_frequency_mask(32, 32, 0.1)
-    assert mask.sum() == 49 and bool(mask[0, 0]) and bool(mask[-3, 3]) and not bool(mask[4, 0])
+    # unclipped, the window's amplitude is the style's and everything else is the content's
+    content = digits(2)
+    mask = low_frequency_mask(32, 32, 0.1, real=True)
+    style = _style_amplitude("china", 32, 32).expand(2, -1, -1, -1)
+    raw = swap_amplitude(content, style, mask)
+    spectrum, before = torch.fft.rfft2(raw), torch.fft.rfft2(content)
+    assert torch.allclose(spectrum.abs()[..., mask], style[..., mask], rtol=1e-4, atol=1e-3)
+    assert torch.allclose(spectrum[..., ~mask], before[..., ~mask], atol=1e-3)
+    phase_kept = torch.cos(spectrum.angle() - before.angle())[..., mask]
+    assert phase_kept[before.abs()[..., mask] > 1e-2].min() > 0.999
+    full = low_frequency_mask(32, 32, 0.1)
+    assert full.sum() == 49 and bool(full[0, 0]) and bool(full[-3, 3]) and not bool(full[4, 0])
 
 
 def test_fda_every_shipped_image_loads():

@@ -72,15 +72,16 @@ def fit_image(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 @lru_cache(maxsize=64)
 def _style_amplitude(name: str, height: int, width: int) -> torch.Tensor:
-    style = fit_image(_load_style_image(name), height, width).double()
-    return torch.fft.fft2(style).abs()
+    style = fit_image(_load_style_image(name), height, width)
+    return torch.fft.rfft2(style).abs()
 
 
-def low_frequency_mask(height: int, width: int, beta: float) -> torch.Tensor:
-    """True where |k_y| and |k_x| are at most ⌊beta·min(H, W)⌋ (unshifted FFT layout)."""
+def low_frequency_mask(height: int, width: int, beta: float, real: bool = False) -> torch.Tensor:
+    """True where |k_y| and |k_x| are at most ⌊beta·min(H, W)⌋ (unshifted FFT layout;
+    ``real``: the half spectrum of ``rfft2``)."""
     b = math.floor(min(height, width) * beta)
     ky = torch.fft.fftfreq(height, d=1.0 / height).abs()
-    kx = torch.fft.fftfreq(width, d=1.0 / width).abs()
+    kx = (torch.fft.rfftfreq if real else torch.fft.fftfreq)(width, d=1.0 / width).abs()
     return (ky[:, None] <= b) & (kx[None, :] <= b)
 
 
@@ -88,21 +89,29 @@ def fda_transfer(images: torch.Tensor, image: str, beta: float, seeds: np.ndarra
     """Swap each image's low-frequency amplitude for the style image's; keep its phase.
 
     ``image`` is a shipped style name, or ``random`` for one drawn per sample by its seed.
-    Computed per sample in float64, so results do not depend on the batch.
+    Each sample's (real) FFT is independent of the others in the batch.
     """
     n, channels, height, width = images.shape
-    mask = low_frequency_mask(height, width, beta)
-    out = torch.empty_like(images)
-    for row in range(n):
-        name = image if image != FDA_RANDOM else FDA_IMAGES[int(seeds[row]) % len(FDA_IMAGES)]
-        amplitude = _style_amplitude(name, height, width)
-        if channels != amplitude.shape[0]:
-            amplitude = amplitude.mean(dim=0, keepdim=True).expand(channels, -1, -1)
-        spectrum = torch.fft.fft2(images[row].detach().cpu().double())
-        swapped = torch.where(mask, amplitude, spectrum.abs())
-        result = torch.fft.ifft2(torch.polar(swapped, spectrum.angle())).real
-        out[row] = result.clamp_(0.0, 1.0).to(images.dtype)
-    return out
+    mask = low_frequency_mask(height, width, beta, real=True)
+    if image == FDA_RANDOM:
+        names = [FDA_IMAGES[int(seed) % len(FDA_IMAGES)] for seed in seeds.tolist()]
+    else:
+        names = [image] * n
+    amplitudes = {name: _style_amplitude(name, height, width) for name in set(names)}
+    if channels != 3:
+        amplitudes = {
+            k: v.mean(dim=0, keepdim=True).expand(channels, -1, -1) for k, v in amplitudes.items()
+        }
+    style = torch.stack([amplitudes[name] for name in names])
+    result = swap_amplitude(images.detach().cpu().float(), style, mask)
+    return result.clamp_(0.0, 1.0).to(images.dtype).to(images.device)
+
+
+def swap_amplitude(images: torch.Tensor, amplitude: torch.Tensor, mask: torch.Tensor):
+    """Images whose ``rfft2`` amplitude is ``amplitude`` where ``mask`` holds (unclipped)."""
+    spectrum = torch.fft.rfft2(images)
+    swapped = torch.where(mask, amplitude, spectrum.abs())
+    return torch.fft.irfft2(torch.polar(swapped, spectrum.angle()), s=images.shape[-2:])
 
 
 # --------------------------------------------------------------------------- AdaIN
