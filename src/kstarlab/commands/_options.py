@@ -6,12 +6,10 @@ import argparse
 import contextlib
 import signal
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from kstarlab.errors import InputError
-from kstarlab.models.registry import LoadedModel, load_model, read_model_config
+if TYPE_CHECKING:
+    from kstarlab.models.registry import LoadedModel
 
 
 def add_model_options(cmd: argparse.ArgumentParser) -> None:
@@ -31,6 +29,8 @@ def add_model_options(cmd: argparse.ArgumentParser) -> None:
 
 def model_from_args(args: argparse.Namespace, seed: int = 0) -> LoadedModel:
     """The model named by ``args.model`` with the shared model options."""
+    from kstarlab.models.registry import load_model, read_model_config
+
     config = read_model_config(args.config) if args.config else None
     return load_model(
         args.model,
@@ -61,6 +61,8 @@ def comma_list(text: str) -> list[str]:
 def set_threads(threads: int | None) -> None:
     """Fix torch's intra-op thread count when given."""
     if threads is not None:
+        import torch
+
         torch.set_num_threads(threads)
 
 
@@ -80,9 +82,3 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def require(condition: bool, message: str) -> None:
-    """Raise `InputError` with ``message`` unless ``condition``."""
-    if not condition:
-        raise InputError(message)

@@ -1,4 +1,7 @@
-"""``kstarlab extract``: a model's layers on a dataset, under a transform, into one HDF5."""
+"""``kstarlab extract``: a model's layers on a dataset, under a transform, into one HDF5.
+
+torch-heavy modules are imported inside `run`, so other subcommands start fast.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ from kstarlab.commands._options import (
     set_threads,
     terminate_as_interrupt,
 )
-from kstarlab.data import DATASETS, SPLITS, load_dataset
 from kstarlab.errors import InputError
-from kstarlab.extract import COMPRESSIONS, extract, write_embeddings
+
+DATASETS = ("digits", "imagefolder", "embeddings")
+SPLITS = ("train", "test", "all")
+COMPRESSIONS = ("gzip", "lzf", "none")
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -65,6 +70,9 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
+    from kstarlab.data import load_dataset
+    from kstarlab.extract import extract
+
     set_threads(args.threads)
     with terminate_as_interrupt():
         if args.dataset == "embeddings":
@@ -109,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _embeddings(args: argparse.Namespace) -> int:
+    from kstarlab.extract import write_embeddings
+
     if not args.root:
         raise InputError("dataset 'embeddings' needs --root FILE (.npz or .h5 with X and y)")
     if args.model:

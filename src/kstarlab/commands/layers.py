@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from kstarlab.commands._options import add_model_options, model_from_args
-from kstarlab.layers import layer_aliases, module_names, node_names
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -22,6 +21,8 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
+    from kstarlab.layers import layer_aliases, module_names, node_names
+
     model = model_from_args(args)
     net = model.net
     print(f"{model.name} ({model.source} {model.arch}, {model.num_classes} outputs)")

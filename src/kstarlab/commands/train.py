@@ -7,8 +7,6 @@ import sys
 from fractions import Fraction
 
 from kstarlab.commands._options import positive_int, terminate_as_interrupt
-from kstarlab.models.zoo import ZOO
-from kstarlab.train import REGIMES, TrainConfig, save_trained, train_zoo
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -19,8 +17,10 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         description="Train a zoo model and write a checkpoint plus a JSON of metadata "
         "(architecture, regime, epochs, seed, test accuracy, time).",
     )
-    cmd.add_argument("--arch", required=True, choices=list(ZOO))
-    cmd.add_argument("--regime", default="standard", choices=REGIMES)
+    cmd.add_argument("--arch", required=True, help="zoo architecture: resnet, vit or mlp")
+    cmd.add_argument(
+        "--regime", default="standard", help="standard or adversarial (L∞ PGD training)"
+    )
     cmd.add_argument("--out", required=True, metavar="MODEL.pt", help="checkpoint path")
     cmd.add_argument("--epochs", type=positive_int, help="epochs (default per arch and regime)")
     cmd.add_argument("--seed", type=int, default=0)
@@ -28,7 +28,10 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     cmd.add_argument("--batch-size", type=positive_int, default=64)
     cmd.add_argument("--lr", type=float, help="peak learning rate (default per arch)")
     cmd.add_argument("--eps", type=_fraction, default=8 / 255, help="L∞ radius, e.g. 8/255")
-    cmd.add_argument("--pgd-steps", type=positive_int, default=5, help="PGD steps in training")
+    cmd.add_argument("--pgd-steps", type=positive_int, default=3, help="PGD steps in training")
+    cmd.add_argument(
+        "--eval-pgd-steps", type=int, default=10, help="PGD steps of the robust test (0: skip)"
+    )
     cmd.add_argument("--threads", type=positive_int, default=1, help="torch threads (1)")
     cmd.set_defaults(func=run)
 
@@ -40,7 +43,13 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number or fraction: {text!r}") from None
 
 
+def _maybe(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.4f}"
+
+
 def run(args: argparse.Namespace) -> int:
+    from kstarlab.train import TrainConfig, save_trained, train_zoo
+
     config = TrainConfig(
         arch=args.arch,
         regime=args.regime,
@@ -51,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         eps=args.eps,
         pgd_steps=args.pgd_steps,
+        eval_pgd_steps=args.eval_pgd_steps,
         threads=args.threads,
     ).resolved()
     with terminate_as_interrupt():
@@ -59,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     m = result.metadata
     print(
         f"{m['arch']}/{m['regime']}: {m['epochs']} epochs, test accuracy "
-        f"{m['test_accuracy']:.4f}, robust accuracy {m['robust_accuracy']:.4f}, "
+        f"{m['test_accuracy']:.4f}, robust accuracy {_maybe(m['robust_accuracy'])}, "
         f"{m['train_seconds']:.1f} s → {checkpoint} + {meta.name}"
     )
     sys.stdout.flush()
