@@ -198,6 +198,20 @@ def check_models(models: Mapping[str, Any]) -> None:
             )
 
 
+def check_schema(config: Mapping[str, Any], schema_path: str) -> None:
+    """Validate the config against the JSON schema; the error names the key and the rule."""
+    import jsonschema
+    import yaml
+
+    with open(schema_path) as fh:
+        schema = yaml.safe_load(fh)
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(dict(config)))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise InputError(f"config: {where}: {error.message}")
+
+
 def make_plan(config: Mapping[str, Any]) -> Plan:
     """Validate the semantics the JSON schema cannot express and expand every grid."""
     models = config.get("models") or {}

@@ -6,11 +6,11 @@ import sys
 from snakemake.utils import validate
 
 from kstarlab.errors import InputError
-from kstarlab.pipeline import corruption_transforms, make_plan, metric_args
-
-validate(config, schema="../schemas/config.schema.yaml")
+from kstarlab.pipeline import check_schema, corruption_transforms, make_plan, metric_args
 
 try:
+    check_schema(config, workflow.source_path("../schemas/config.schema.yaml"))
+    validate(config, schema="../schemas/config.schema.yaml")  # fills in the defaults
     PLAN = make_plan(config)
 except InputError as exc:
     sys.exit(f"error: {exc}")

@@ -1,0 +1,238 @@
+"""The Snakemake workflow end to end on config/smoke.yaml, and its static checks."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from system import REPO, chromium, run, snakemake, tool
+
+SMOKE = REPO / "config" / "smoke.yaml"
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """A completed run of the smoke config, with its report, in a fresh folder."""
+    work = tmp_path_factory.mktemp("smoke")
+    snakemake("--cores", "2", workdir=work, configfile=SMOKE, timeout=1200)
+    snakemake("--report", str(work / "results" / "report.html"), workdir=work, configfile=SMOKE)
+    return work
+
+
+def smoke_grid():
+    study = yaml.safe_load(SMOKE.read_text())["studies"]["smoke"]
+    return {
+        (m, layer, t, metric)
+        for m in study["models"]
+        for layer in study["layers"]
+        for t in study["transforms"]
+        for metric in study["metrics"]
+    }
+
+
+def test_summary_rows_match_the_grid(smoke_run):
+    summary = pd.read_csv(smoke_run / "results/kstar/summary.csv", dtype={"class": str})
+    assert list(summary.columns) == [
+        "model",
+        "layer",
+        "transform",
+        "metric",
+        "class",
+        "n",
+        "mean",
+        "std",
+        "skew",
+        "pattern",
+        "accuracy",
+    ]
+    cells = set(map(tuple, summary[["model", "layer", "transform", "metric"]].to_numpy()))
+    assert cells == smoke_grid()
+    assert len(summary) == 10 * len(cells)  # digits: ten classes per cell
+    assert (summary.groupby(["model", "layer", "transform", "metric"])["n"].sum() == 540).all()
+    assert summary["pattern"].isin(["Fractured", "Overlapped", "Clustered"]).all()
+    # per-sample files exist for every cell and agree with the per-class means
+    for m, layer, t, metric in cells:
+        samples = pd.read_csv(smoke_run / f"results/kstar/{m}/{layer}/{t}/{metric}.csv")
+        means = samples.groupby("label")["kstar"].mean().to_numpy()
+        rows = summary[
+            (summary["model"] == m)
+            & (summary["layer"] == layer)
+            & (summary["transform"] == t)
+            & (summary["metric"] == metric)
+        ]
+        assert means == pytest.approx(rows["mean"].to_numpy(), rel=1e-12)
+
+
+def test_tables_hold_the_summary_numbers(smoke_run):
+    summary = pd.read_csv(smoke_run / "results/kstar/summary.csv", dtype={"class": str})
+    table = pd.read_csv(smoke_run / "results/tables/smoke.csv", header=[0, 1], index_col=[0, 1, 2])
+    study = yaml.safe_load(SMOKE.read_text())["studies"]["smoke"]
+    assert len(table) == len(smoke_grid())
+    for (layer, transform, metric), row in table.iterrows():
+        for cls in study["classes"]:
+            ref = summary[
+                (summary["layer"] == layer)
+                & (summary["transform"] == transform)
+                & (summary["metric"] == metric)
+                & (summary["class"] == cls)
+            ].iloc[0]
+            assert row[(cls, "μ")] == pytest.approx(ref["mean"], rel=1e-12)
+            assert row[(cls, "γ")] == pytest.approx(ref["skew"], rel=1e-12, nan_ok=True)
+            assert row[(cls, "Acc")] == pytest.approx(100 * ref["accuracy"], rel=1e-12)
+    markdown = (smoke_run / "results/tables/smoke.md").read_text()
+    first = summary[
+        (summary["layer"] == "avgpool")
+        & (summary["transform"] == "clean")
+        & (summary["metric"] == "euclidean")
+        & (summary["class"] == "0")
+    ].iloc[0]
+    assert f"| avgpool | clean | euclidean | {first['mean']:.2f} |" in markdown
+
+
+def test_figures_and_report(smoke_run, tmp_path):
+    results = smoke_run / "results"
+    for name in ("distributions.png", "trend.png"):
+        assert (results / "figures/smoke" / name).stat().st_size > 10_000
+    report = results / "report.html"
+    html = report.read_text(errors="replace")
+    for needle in ("distributions.png", "trend.png", "smoke.html", "summary.csv"):
+        assert needle in html, f"{needle} missing from the report"
+    shot = tmp_path / "report.png"
+    chromium(
+        "--window-size=1400,1000",
+        "--virtual-time-budget=15000",
+        f"--screenshot={shot}",
+        report.as_uri(),
+        profile=tmp_path / "chromium",
+    )
+    assert shot.stat().st_size > 20_000
+    dom = chromium(
+        "--virtual-time-budget=15000", "--dump-dom", report.as_uri(), profile=tmp_path / "chromium2"
+    ).stdout
+    for category in ("smoke", "Summary", "Workflow"):
+        assert category in dom, f"the rendered report does not show {category!r}"
+
+
+def test_rerun_with_nothing_changed_plans_nothing(smoke_run):
+    out = snakemake("-n", workdir=smoke_run, configfile=SMOKE)
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_lint_and_format():
+    lint = run([tool("snakemake"), "--lint", "-s", str(REPO / "Snakefile")], cwd=REPO)
+    assert "Congratulations" in lint.stdout + lint.stderr
+    run([tool("snakefmt"), "--check", "Snakefile", "workflow/rules"], cwd=REPO)
+
+
+def _placeholder_paper_config(tmp_path: Path) -> Path:
+    """config/paper.yaml with every data and weight path pointing at empty placeholders."""
+    cfg = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+
+    def place(path: str, folder: bool = False) -> str:
+        target = tmp_path / "placeholders" / path.lstrip("/")
+        if folder:
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch()
+        return str(target)
+
+    cfg["dataset"]["root"] = place(cfg["dataset"]["root"], folder=True)
+    for entry in cfg["models"].values():
+        if "/" in entry.get("weights", ""):
+            entry["weights"] = place(entry["weights"])
+    style = cfg["style"]
+    cfg["style"] = {
+        "encoder": place(style["encoder"]),
+        "decoder": place(style["decoder"]),
+        "styles": place(style["styles"], folder=True),
+    }
+    out = tmp_path / "paper.yaml"
+    out.write_text(yaml.safe_dump(cfg))
+    return out
+
+
+def _job_count(output: str) -> int:
+    match = re.search(r"^total\s+(\d+)$", output, flags=re.M)
+    assert match, output[-2000:]
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("which", ["config", "paper"])
+def test_dry_run_builds_the_dag(which, tmp_path, capsys):
+    config = (
+        REPO / "config/config.yaml" if which == "config" else _placeholder_paper_config(tmp_path)
+    )
+    out = snakemake("-n", "--quiet", "rules", workdir=tmp_path, configfile=config)
+    jobs = _job_count(out.stdout)
+    with capsys.disabled():
+        print(f"\n{which}: {jobs} jobs planned")
+    assert jobs > (700 if which == "paper" else 100)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda c: c["studies"]["smoke"]["models"].append("nosuch"),
+            "model 'nosuch' is not defined",
+        ),
+        (lambda c: c["studies"]["smoke"]["transforms"].append("noise-abc"), "noise-abc"),
+        (
+            lambda c: c["studies"]["smoke"]["metrics"].append("manhattan"),
+            "unknown metric 'manhattan'",
+        ),
+        (
+            lambda c: c["models"].update(mlp={"arch": "resnet50", "weights": "/no/such.pt"}),
+            "file not found: /no/such.pt",
+        ),
+        (lambda c: c["studies"]["smoke"].update(layers="avgpool"), "studies.smoke.layers"),
+        (lambda c: c["kstar"].update(dtype="float16"), "float16"),
+    ],
+    ids=[
+        "unknown-model",
+        "bad-transform",
+        "unknown-metric",
+        "missing-weights",
+        "schema-type",
+        "schema-enum",
+    ],
+)
+def test_bad_config_stops_before_any_job(edit, message, tmp_path):
+    cfg = yaml.safe_load(SMOKE.read_text())
+    cfg.setdefault("kstar", {})
+    edit(cfg)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = snakemake("-n", workdir=tmp_path, configfile=path, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert message in text
+    assert "Traceback" not in text
+    assert not (tmp_path / "results").exists()
+
+
+def test_conda_env_pins_match_pyproject():
+    import tomllib
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((REPO / "envs/kstarlab.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(p for p in pip if not p.startswith("-e")) == sorted(deps)
+
+
+def test_scripts_are_thin():
+    for script in (REPO / "workflow/scripts").glob("*.py"):
+        code = [
+            ln
+            for ln in script.read_text().splitlines()
+            if ln.strip() and not ln.startswith(('"""', "#"))
+        ]
+        assert len(code) <= 20, f"{script.name} holds logic; move it into kstarlab.jobs"
+        assert "from kstarlab import jobs" in script.read_text()
+    assert shutil.which(tool("snakemake"))
