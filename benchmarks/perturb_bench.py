@@ -9,8 +9,10 @@ For one zoo model (random weights: timing does not depend on them) on the digits
 - each transform family applied to every batch (``Perturbation.__call__``), reported per
   image and as a percentage of the forward pass and of the clean extraction: the
   perturbations' target is < 20% of a clean extraction (PGD excepted);
-- PGD: gradient steps per second (images × steps / time) against forward passes per
-  second, and one PGD extraction.
+- PGD on the first ``--pgd-images`` images: gradient steps per second (images × steps /
+  time) against forward passes per second;
+- real AdaIN (random weights saved in the released layout: the cost does not depend on
+  them) on the first 64 images, for reference; ``style-fda-*`` is the weight-free default.
 
 Rounds are interleaved (every method once per round) so that load from other processes
 hits them alike; the table reports the median over rounds.
@@ -91,6 +93,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pgd-steps", type=int, default=10)
+    parser.add_argument("--pgd-images", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     args = parser.parse_args()
     if args.threads:
@@ -119,14 +122,9 @@ def main() -> None:
                 times.setdefault(name, []).append(
                     time_transform(transform, model, images, labels, args.batch)
                 )
-        times["pgd"] = [time_transform(pgd, model, images, labels, args.batch)]
-        pgd_extract = time_extract(
-            loaded,
-            data,
-            args.batch,
-            parse_transform("pgd-8", config={"pgd_steps": args.pgd_steps}),
-            folder,
-        )
+        m = args.pgd_images
+        times["pgd"] = [time_transform(pgd, model, images[:m], labels[:m], args.batch)]
+        adain_s = time_adain(folder, model, images[:64], labels[:64], args.batch)
     med = {k: statistics.median(v) for k, v in times.items()}
     forward, extract_s = med["forward"], med.get("extract")
     print(
@@ -150,19 +148,44 @@ def main() -> None:
         print(f"| `{name}` | {1e3 * t / n:.3f} | {100 * t / forward:.0f}% | {share:.0f}% | {ok} |")
     steps = args.pgd_steps
     pgd_s = med["pgd"]
+    per_step = pgd_s / (m * steps)
     print()
     print(
-        f"PGD (`pgd-8`, {steps} steps, foolbox LinfPGD, chunks of 32): {pgd_s:.2f} s for {n} "
-        f"images = {n * steps / pgd_s:,.0f} gradient steps/s against {n / forward:,.0f} "
-        f"forward passes/s ({forward / n * 1e3:.3f} ms): one gradient step costs "
-        f"{(pgd_s / (n * steps)) / (forward / n):.1f} forward passes"
-        + (
-            f"; a PGD extraction takes {pgd_extract:.2f} s ({pgd_extract / extract_s:.1f}× clean)"
-            if pgd_extract is not None and extract_s
-            else ""
-        )
-        + "."
+        f"- PGD (`pgd-8`, {steps} steps, foolbox LinfPGD, chunks of 32) on {m} images: "
+        f"{pgd_s:.2f} s = {m * steps / pgd_s:,.0f} gradient steps/s against "
+        f"{n / forward:,.0f} forward passes/s; one gradient step costs "
+        f"{per_step / (forward / n):.1f} forward passes, so a {steps}-step PGD extraction "
+        f"costs about {steps * per_step / (forward / n):.0f}× a forward pass."
     )
+    print(
+        f"- real AdaIN (`style-adain`, VGG-19 to relu4_1 + decoder, one sample at a time): "
+        f"{1e3 * adain_s / 64:.1f} ms/image ({100 * adain_s / 64 / (forward / n):.0f}% of "
+        "the forward pass)."
+    )
+
+
+def time_adain(folder: Path, model, images, labels, batch: int) -> float:
+    import numpy as np
+    from PIL import Image
+
+    from kstarlab.perturb.style import adain_decoder, vgg_normalised
+
+    torch.manual_seed(0)
+    torch.save(vgg_normalised().state_dict(), folder / "vgg_normalised.pth")
+    torch.save(adain_decoder().state_dict(), folder / "decoder.pth")
+    styles = folder / "styles"
+    styles.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    for k in range(4):
+        Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(styles / f"{k}.png")
+    config = {
+        "adain_encoder": str(folder / "vgg_normalised.pth"),
+        "adain_decoder": str(folder / "decoder.pth"),
+        "adain_styles": str(styles),
+    }
+    transform = parse_transform("style-adain", config=config)
+    time_transform(transform, model, images[:4], labels[:4], batch)  # style statistics cached
+    return time_transform(transform, model, images, labels, batch)
 
 
 if __name__ == "__main__":

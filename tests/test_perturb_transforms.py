@@ -357,3 +357,19 @@ def test_perturbation_object_protocol():
     assert pgd.needs_grad
     assert pgd.params["steps"] == 3 and pgd.params["epsilon"] == pytest.approx(4 / 255)
     assert np.isnan(pgd.summary()["attack_success_rate"])
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 3), (48, 64, 3)])
+def test_cached_frost_equals_the_package(shape):
+    from imagecorruptions import corrupt as ic_corrupt
+
+    from kstarlab.perturb.corrupt import _frost
+
+    rng = np.random.default_rng(0)
+    image = (rng.random(shape) * 255).astype(np.uint8)
+    for severity in range(1, 6):
+        for seed in range(4):
+            np.random.seed(seed)  # noqa: NPY002
+            expected = ic_corrupt(image, severity=severity, corruption_name="frost")
+            np.random.seed(seed)  # noqa: NPY002
+            assert np.array_equal(np.uint8(_frost(image, severity)), expected)
