@@ -97,7 +97,7 @@ def test_schema_field_by_field(extracted, resnet, digits):
             rows = ds.chunks[0]
             assert ds.chunks == (rows, values.shape[1]), name
             assert rows == 540 or rows & (rows - 1) == 0, name  # whole file or 2^k rows
-            assert ds.compression == "gzip" and ds.shuffle, name
+            assert ds.compression == "lzf" and ds.shuffle, name
             assert tuple(ds.attrs["original_shape"]) == shape
             assert ds.attrs["pooling"] == pooling
             assert ds.attrs["target"] == target and ds.attrs["kind"] == kind
@@ -127,7 +127,7 @@ def test_schema_field_by_field(extracted, resnet, digits):
     assert attrs.pop("dtype") == "float32"
     assert attrs.pop("accuracy") == pytest.approx(accuracy) == result.accuracy
     assert attrs.pop("seed") == 0 and attrs.pop("batch_size") == 100
-    assert attrs.pop("compression") == "gzip"
+    assert attrs.pop("compression") == "lzf"
     assert attrs.pop("torch_version") == str(torch.__version__)
     assert attrs.pop("torchvision_version") == str(torchvision.__version__)
     assert attrs.pop("h5py_version") == h5py.__version__
@@ -157,13 +157,13 @@ def test_kstar_cli_reads_the_extracted_file(extracted, capsys, tmp_path):
 
 def test_float16_and_other_compressions(resnet, digits, tmp_path):
     small = load_digits("test")
-    for compression in ("lzf", "none"):
+    for compression in ("gzip", "none"):
         out = tmp_path / f"{compression}.h5"
         extract(resnet, small, ["avgpool"], out, float16=True, compression=compression)
         with h5py.File(out, "r") as f:
             ds = f["latents/avgpool"]
             assert ds.dtype == np.float16 and f.attrs["dtype"] == "float16"
-            assert ds.compression == (None if compression == "none" else "lzf")
+            assert ds.compression == (None if compression == "none" else "gzip")
             assert f["logits"].dtype == np.float32
             with torch.no_grad():
                 full = resnet.module(small.dataset.images[:5])

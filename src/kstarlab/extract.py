@@ -7,7 +7,9 @@ Layout (``SCHEMA_VERSION`` 1):
   class map turns model outputs into labels: the class whose outputs have the highest mean
   softmax probability); ``/logits`` (N, C) float32, the raw model outputs.
 - ``/latents/<layer>`` (N, D) float32 (or float16), each sample flattened, chunked by rows
-  (a power of two up to 1,024 rows, about 1 MiB) and compressed. Dataset attributes:
+  (a power of two up to 1,024 rows, about 1 MiB) and compressed: ``lzf`` with byte shuffle
+  by default (about 4× faster than gzip level 1, which saves ~7% more on dense float32
+  activations; ``gzip`` is there for readers without h5py's lzf filter). Dataset attributes:
   ``original_shape``, ``pooling`` (``none``, ``spatial-mean`` or ``token-mean``),
   ``target`` (the real module or node) and ``kind``.
 - File attributes: ``schema_version``, ``model``, ``arch``, ``model_source``, ``weights``,
@@ -77,7 +79,7 @@ def extract(
     float16: bool = False,
     pool: Sequence[str] = (),
     pool_above: int | None = None,
-    compression: str = "gzip",
+    compression: str = "lzf",
     num_workers: int = 0,
     seed: int = 0,
     progress: bool = False,
@@ -358,7 +360,7 @@ def write_embeddings(
     *,
     layer: str = "embedding",
     float16: bool = False,
-    compression: str = "gzip",
+    compression: str = "lzf",
     block_rows: int = 4096,
 ) -> Path:
     """Copy bring-your-own latents (``X``, ``y``, optional ``predictions``) into the schema.

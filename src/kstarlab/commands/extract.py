@@ -62,7 +62,9 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     out.add_argument(
         "--pool-above", type=positive_int, help="also average conv layers with more features"
     )
-    out.add_argument("--compression", default="gzip", choices=COMPRESSIONS)
+    out.add_argument(
+        "--compression", default="lzf", choices=COMPRESSIONS, help="lzf (fast, default) or gzip"
+    )
     out.add_argument("--workers", type=int, default=0, help="image-decoding worker processes")
     out.add_argument("--seed", type=int, default=0, help="seed of random init and transforms")
     out.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
