@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
@@ -32,6 +33,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kstarlab"))
 # they gain, and on a busy two-core machine spinning threads slow tiny tiles down 100-fold.
 # Results do not depend on the thread count (the exactness tests use exact arithmetic).
 torch.set_num_threads(int(os.environ.get("KSTARLAB_TEST_THREADS", "1")))
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """A completed run of config/smoke.yaml, with its report, in a fresh folder."""
+    from system import SMOKE, snakemake
+
+    work = tmp_path_factory.mktemp("smoke")
+    snakemake("--cores", "2", workdir=work, configfile=SMOKE, timeout=1200)
+    snakemake("--report", str(work / "results" / "report.html"), workdir=work, configfile=SMOKE)
+    return work
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+SMOKE = REPO / "config" / "smoke.yaml"
 
 
 def tool(name: str) -> str:
@@ -43,20 +45,30 @@ def run(
 
 
 def snakemake(
-    *args: str, workdir: Path, configfile: Path | str, check: bool = True, timeout: float = 900
+    *args: str,
+    workdir: Path,
+    configfile: Path | str,
+    check: bool = True,
+    timeout: float = 900,
+    env: dict[str, str] | None = None,
+    snakefile: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Snakemake on the repository's workflow, in ``workdir``, with ``configfile``."""
-    cmd = [
-        tool("snakemake"),
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--configfile",
-        str(configfile),
-        *args,
-    ]
-    return run(cmd, cwd=workdir, check=check, timeout=timeout)
+    cmd = [tool("snakemake"), "-s", str(snakefile or REPO / "Snakefile"), "-d", str(workdir)]
+    cmd += ["--configfile", str(configfile), *args]
+    return run(cmd, cwd=workdir, check=check, timeout=timeout, env=env)
+
+
+def planned_jobs(output: str) -> list[tuple[str, str]]:
+    """(rule, first output) of every job in a ``snakemake -n`` listing, ``all`` excluded."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
+        head = re.match(r"(?:local)?rule (\w+):", block.strip())
+        if not head or head.group(1) == "all":
+            continue
+        out = re.search(r"^\s+output: ([^,\n]+)", block, flags=re.M)
+        jobs.append((head.group(1), out.group(1).strip() if out else ""))
+    return jobs
 
 
 def ensure_debian_package(package: str, binary: str) -> str:

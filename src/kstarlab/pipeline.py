@@ -198,6 +198,48 @@ def check_models(models: Mapping[str, Any]) -> None:
             )
 
 
+# The library modules each stage's jobs execute. A job's params include a hash of their
+# code (`code_hash`), so editing the library reruns exactly the stages it affects.
+STAGE_MODULES = {
+    "train": ("train.py", "models", "data.py", "io.py"),
+    "extract": ("extract.py", "layers.py", "transforms.py", "models", "data.py", "perturb", "io.py"),
+    "kstar": ("kstar.py", "_rows.py", "summary.py", "io.py"),
+    "tables": ("tables.py", "summary.py"),
+    "figures": ("kstar_plots.py", "figures.py"),
+    "geometry": ("geometry", "models", "data.py", "io.py", "figures.py", "tables.py"),
+}
+
+
+def code_hash(stage: str) -> str:
+    """SHA-256 of the *code* of a stage's modules: comments, docstrings and formatting are
+    ignored (the hash is taken over the parsed syntax tree), so only real changes count."""
+    import ast
+    import hashlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    files: list[Path] = []
+    for entry in ("jobs.py", *STAGE_MODULES[stage]):
+        path = root / entry
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for path in files:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (
+                isinstance(body, list)
+                and body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                body[0].value.value = ""  # drop docstrings
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(ast.dump(tree).encode())
+    return digest.hexdigest()[:16]
+
+
 def check_schema(config: Mapping[str, Any], schema_path: str) -> None:
     """Validate the config against the JSON schema; the error names the key and the rule."""
     import jsonschema

@@ -6,7 +6,14 @@ import sys
 from snakemake.utils import validate
 
 from kstarlab.errors import InputError
-from kstarlab.pipeline import check_schema, corruption_transforms, make_plan, metric_args
+from kstarlab.pipeline import (
+    STAGE_MODULES,
+    check_schema,
+    code_hash,
+    corruption_transforms,
+    make_plan,
+    metric_args,
+)
 
 try:
     check_schema(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -23,6 +30,9 @@ wildcard_constraints:
     metric=r"[a-z]+(-[0-9.]+)?",
     study=r"[A-Za-z0-9_\-]+",
 
+
+# Hash of the library code each stage runs: a real change to it reruns that stage's jobs.
+CODE = {stage: code_hash(stage) for stage in STAGE_MODULES}
 
 LOGS = "results/logs"
 BENCH = "results/benchmarks"

@@ -11,6 +11,7 @@ rule dataset_card:
     conda:
         "../../envs/kstarlab.yaml"
     params:
+        code=CODE["extract"],
         dataset=config["dataset"],
     script:
         "../scripts/dataset_card.py"

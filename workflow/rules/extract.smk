@@ -18,6 +18,7 @@ rule extract:
         runtime=30,
         gpu=gpu_resources(),
     params:
+        code=CODE["extract"],
         model=model_params,
         settings=extract_params,
         device=config["device"],

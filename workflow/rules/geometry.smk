@@ -20,6 +20,7 @@ rule geometry_model:
         mem_mb=2000,
         runtime=30,
     params:
+        code=CODE["geometry"],
         geometry=geometry_params,
     script:
         "../scripts/geometry_model.py"
@@ -87,6 +88,7 @@ rule geometry_summary:
     conda:
         "../../envs/kstarlab.yaml"
     params:
+        code=CODE["geometry"],
         models=list(PLAN.geometry_models),
         seed=config["seed"],
     script:

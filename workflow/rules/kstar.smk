@@ -18,6 +18,7 @@ rule kstar:
         mem_mb=2000,
         runtime=30,
     params:
+        code=CODE["kstar"],
         kstar=kstar_params,
         device=config["device"],
     script:
@@ -40,6 +41,7 @@ rule kstar_summary:
     conda:
         "../../envs/kstarlab.yaml"
     params:
+        code=CODE["tables"],
         jobs=[list(job) for job in PLAN.kstar_jobs],
     script:
         "../scripts/kstar_summary.py"

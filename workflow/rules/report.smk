@@ -20,5 +20,7 @@ rule study_table_html:
         f"{BENCH}/tables/{{study}}.html.tsv"
     conda:
         "../../envs/kstarlab.yaml"
+    params:
+        code=CODE["tables"],
     script:
         "../scripts/table_html.py"

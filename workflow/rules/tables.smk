@@ -16,6 +16,7 @@ rule study_tables:
     conda:
         "../../envs/kstarlab.yaml"
     params:
+        code=CODE["tables"],
         study=study_params,
     script:
         "../scripts/study_tables.py"
@@ -38,6 +39,7 @@ rule study_distributions:
     conda:
         "../../envs/kstarlab.yaml"
     params:
+        code=CODE["figures"],
         study=study_params,
     script:
         "../scripts/study_distributions.py"
@@ -60,6 +62,7 @@ rule study_trend:
     conda:
         "../../envs/kstarlab.yaml"
     params:
+        code=CODE["figures"],
         study=study_params,
     script:
         "../scripts/study_trend.py"
@@ -84,6 +87,7 @@ rule study_projections:
         "../../envs/kstarlab.yaml"
     threads: 1
     params:
+        code=CODE["figures"],
         study=study_params,
         seed=config["seed"],
     script:

@@ -17,6 +17,7 @@ rule train_model:
         runtime=30,
         gpu=gpu_resources(),
     params:
+        code=CODE["train"],
         train=train_params,
         device=config["device"],
     script:
