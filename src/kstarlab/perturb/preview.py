@@ -38,7 +38,7 @@ def save_preview(
     from kstarlab.io import atomic_path
 
     n = clean.shape[0]
-    fig, axes = plt.subplots(2, n, figsize=(1.3 * n + 0.6, 3.2), squeeze=False)
+    fig, axes = plt.subplots(2, n, figsize=(1.3 * n + 0.6, 3.6), squeeze=False)
 
     def name(k: int) -> str:
         return class_names[k] if class_names is not None and 0 <= k < len(class_names) else str(k)
