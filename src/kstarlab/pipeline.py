@@ -13,6 +13,8 @@ Transform strings are validated by `kstarlab.perturb.spec`, which the extraction
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -202,7 +204,15 @@ def check_models(models: Mapping[str, Any]) -> None:
 # code (`code_hash`), so editing the library reruns exactly the stages it affects.
 STAGE_MODULES = {
     "train": ("train.py", "models", "data.py", "io.py"),
-    "extract": ("extract.py", "layers.py", "transforms.py", "models", "data.py", "perturb", "io.py"),
+    "extract": (
+        "extract.py",
+        "layers.py",
+        "transforms.py",
+        "models",
+        "data.py",
+        "perturb",
+        "io.py",
+    ),
     "kstar": ("kstar.py", "_rows.py", "summary.py", "io.py"),
     "tables": ("tables.py", "summary.py"),
     "figures": ("kstar_plots.py", "figures.py"),
@@ -213,7 +223,6 @@ STAGE_MODULES = {
 def code_hash(stage: str) -> str:
     """SHA-256 of the *code* of a stage's modules: comments, docstrings and formatting are
     ignored (the hash is taken over the parsed syntax tree), so only real changes count."""
-    import ast
     import hashlib
     from pathlib import Path
 
@@ -224,20 +233,30 @@ def code_hash(stage: str) -> str:
         files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for path in files:
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            body = getattr(node, "body", None)
-            if (
-                isinstance(body, list)
-                and body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                body[0].value.value = ""  # drop docstrings
         digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(ast.dump(tree).encode())
+        digest.update(_syntax_tree(str(path)))
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _syntax_tree(path: str) -> bytes:
+    """The dumped syntax tree of one file, docstrings blanked. Cached: the stages share
+    modules (jobs.py, models, io.py...), and parsing them once halves the DAG's start-up."""
+    import ast
+
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            body[0].value.value = ""  # drop docstrings
+    return ast.dump(tree).encode()
 
 
 def check_schema(config: Mapping[str, Any], schema_path: str) -> None:
@@ -348,3 +367,109 @@ def corruption_transforms(geometry: Mapping[str, Any]) -> list[str]:
 def select(plan: Plan, study: str) -> Iterable[tuple[str, str, str, str]]:
     """The (model, layer, transform, metric) jobs of one study."""
     return plan.studies[study].grid()
+
+
+# ---------------------------------------------------------------------------------------
+# Default job resources, scaled from the dataset size (the rules' `threads` and
+# `resources`; a profile's `set-resources` overrides them per rule).
+#
+#   mem_mb  = (base + per_1k × n/1000) × attempt
+#   runtime = (base + per_1k × n/1000 + per_1k² × (n/1000)²) × factor × attempt   [minutes]
+#
+# n is the number of images the jobs evaluate: 540 for the digits test split, 50,000 for
+# ImageNet-1k val. The bases cover the interpreter with torch imported (~1 GB RSS) and
+# startup; the per-sample terms are generous upper bounds for the paper's models (latents
+# of at most a few thousand features per layer: larger conv maps are pooled). Extraction
+# streams batches to HDF5, so its memory hardly grows with n; k* holds one layer's latents
+# and a block of distances (memory linear, time quadratic in n). A PGD extraction costs
+# 1 + 2 × steps forward passes per image; on CUDA, training and extraction get `gpu=1`
+# and a fifth of the CPU runtime. `attempt` grows with Snakemake's `--retries`, so a job
+# killed for memory or time is resubmitted with twice, then three times, the request.
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Resource model of one kind of job."""
+
+    threads: int
+    mem_mb: tuple[float, float]  # MB: base, per 1,000 images
+    runtime: tuple[float, float, float]  # minutes: base, per 1,000 images, per (1,000 images)²
+    gpu: bool = False  # uses the GPU when the config's device is CUDA
+
+
+COSTS = {
+    "train": Cost(threads=2, mem_mb=(2000, 200), runtime=(10, 10, 0), gpu=True),
+    "extract": Cost(threads=1, mem_mb=(2000, 20), runtime=(10, 2, 0), gpu=True),
+    "kstar": Cost(threads=1, mem_mb=(1500, 100), runtime=(10, 0.5, 0.05)),
+    "geometry": Cost(threads=1, mem_mb=(2000, 100), runtime=(15, 3, 0.02)),
+    "projections": Cost(threads=1, mem_mb=(2000, 150), runtime=(10, 2, 0.02)),
+    "aggregate": Cost(threads=1, mem_mb=(1000, 10), runtime=(10, 0.1, 0)),
+}
+CUDA_SPEEDUP = 5
+DIGITS_SAMPLES = {"all": 1797, "train": 1257, "test": 540}  # kstarlab.data: 70/30 split
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+_IMAGE_COUNTS: dict[str, int] = {}
+
+
+def count_images(root: str) -> int:
+    """Image files under an imagefolder's class folders (names only; no image is opened).
+    Cached: a run counts once, and only when a job's resources are first needed."""
+    import os
+
+    root = str(root)
+    if root not in _IMAGE_COUNTS:
+        count, stack = 0, [root]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=True):
+                    stack.append(entry.path)
+                elif entry.name.lower().endswith(IMAGE_SUFFIXES):
+                    count += 1
+        _IMAGE_COUNTS[root] = count
+    return _IMAGE_COUNTS[root]
+
+
+def dataset_samples(dataset: Mapping[str, Any], split: str | None = None) -> int:
+    """How many images a job over ``dataset`` evaluates (``split`` overrides the digits
+    split: training reads ``train``)."""
+    if dataset.get("name", "digits") == "digits":
+        return DIGITS_SAMPLES[split or dataset.get("split", "test")]
+    return count_images(dataset["root"]) if dataset.get("root") else 0
+
+
+def job_resources(
+    kind: str,
+    n_samples: int,
+    *,
+    cuda: bool = False,
+    attempt: int = 1,
+    transform: str | None = None,
+    pgd_steps: int = 10,
+) -> dict[str, int]:
+    """``threads``, ``mem_mb``, ``runtime`` (minutes) and ``gpu`` of one job of ``kind``."""
+    cost = COSTS[kind]
+    k = max(n_samples, 0) / 1000
+    base, per_k = cost.mem_mb
+    mem_mb = (base + per_k * k) * attempt
+    base, per_k, per_k2 = cost.runtime
+    minutes = base + per_k * k + per_k2 * k * k
+    if kind == "extract" and transform and transform.startswith("pgd-"):
+        minutes = base + (per_k * k) * (1 + 2 * pgd_steps)
+    gpu = int(cost.gpu and cuda)
+    if gpu:
+        minutes /= CUDA_SPEEDUP
+    return {
+        "threads": cost.threads,
+        "mem_mb": math.ceil(mem_mb),
+        "runtime": math.ceil(minutes * attempt),
+        "gpu": gpu,
+    }

@@ -10,7 +10,10 @@ from kstarlab.pipeline import (
     STAGE_MODULES,
     check_schema,
     code_hash,
+    COSTS,
     corruption_transforms,
+    dataset_samples,
+    job_resources,
     make_plan,
     metric_args,
 )
@@ -181,8 +184,28 @@ def all_outputs():
     return out + geometry_outputs()
 
 
-def gpu_resources():
-    return 1 if CUDA else 0
+# Default threads and resources of each kind of job, scaled from the dataset size by
+# kstarlab.pipeline.job_resources (the model is documented there); a profile overrides them
+# per rule with `set-resources` / `set-threads`.
+def threads_of(kind):
+    return COSTS[kind].threads
+
+
+def resource(kind, name):
+    """A resource callable (``mem_mb``, ``runtime`` or ``gpu``) for a rule of ``kind``."""
+
+    def scaled(wildcards, attempt):
+        split = "train" if kind == "train" else None
+        return job_resources(
+            kind,
+            dataset_samples(config["dataset"], split),
+            cuda=CUDA,
+            attempt=attempt,
+            transform=getattr(wildcards, "transform", None),
+            pgd_steps=config.get("pgd", {}).get("steps", 10),
+        )[name]
+
+    return scaled
 
 
 def study_samples(wildcards):

@@ -10,6 +10,10 @@ rule dataset_card:
         f"{BENCH}/dataset_card.tsv"
     conda:
         "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["extract"],
         dataset=config["dataset"],

@@ -12,11 +12,11 @@ rule extract:
         f"{BENCH}/extract/{{model}}/{{transform}}.tsv"
     conda:
         "../../envs/kstarlab.yaml"
-    threads: 1
+    threads: threads_of("extract")
     resources:
-        mem_mb=2000,
-        runtime=30,
-        gpu=gpu_resources(),
+        mem_mb=resource("extract", "mem_mb"),
+        runtime=resource("extract", "runtime"),
+        gpu=resource("extract", "gpu"),
     params:
         code=CODE["extract"],
         model=model_params,

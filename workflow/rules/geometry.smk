@@ -15,10 +15,10 @@ rule geometry_model:
         f"{BENCH}/geometry/{{model}}.tsv"
     conda:
         "../../envs/kstarlab.yaml"
-    threads: 1
+    threads: threads_of("geometry")
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=resource("geometry", "mem_mb"),
+        runtime=resource("geometry", "runtime"),
     params:
         code=CODE["geometry"],
         geometry=geometry_params,
@@ -87,6 +87,10 @@ rule geometry_summary:
         f"{BENCH}/geometry/summary.tsv"
     conda:
         "../../envs/kstarlab.yaml"
+    threads: threads_of("geometry")
+    resources:
+        mem_mb=resource("geometry", "mem_mb"),
+        runtime=resource("geometry", "runtime"),
     params:
         code=CODE["geometry"],
         models=list(PLAN.geometry_models),

@@ -13,10 +13,10 @@ rule kstar:
         f"{BENCH}/kstar/{{model}}/{{layer}}/{{transform}}/{{metric}}.tsv"
     conda:
         "../../envs/kstarlab.yaml"
-    threads: 1
+    threads: threads_of("kstar")
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=resource("kstar", "mem_mb"),
+        runtime=resource("kstar", "runtime"),
     params:
         code=CODE["kstar"],
         kstar=kstar_params,
@@ -40,6 +40,10 @@ rule kstar_summary:
         f"{BENCH}/kstar_summary.tsv"
     conda:
         "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["tables"],
         jobs=[list(job) for job in PLAN.kstar_jobs],

@@ -20,6 +20,10 @@ rule study_table_html:
         f"{BENCH}/tables/{{study}}.html.tsv"
     conda:
         "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["tables"],
     script:

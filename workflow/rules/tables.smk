@@ -15,6 +15,10 @@ rule study_tables:
         f"{BENCH}/tables/{{study}}.tsv"
     conda:
         "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["tables"],
         study=study_params,
@@ -38,6 +42,10 @@ rule study_distributions:
         f"{BENCH}/figures/{{study}}/distributions.tsv"
     conda:
         "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["figures"],
         study=study_params,
@@ -61,6 +69,10 @@ rule study_trend:
         f"{BENCH}/figures/{{study}}/trend.tsv"
     conda:
         "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["figures"],
         study=study_params,
@@ -85,7 +97,10 @@ rule study_projections:
         f"{BENCH}/figures/{{study}}/projections.tsv"
     conda:
         "../../envs/kstarlab.yaml"
-    threads: 1
+    threads: threads_of("projections")
+    resources:
+        mem_mb=resource("projections", "mem_mb"),
+        runtime=resource("projections", "runtime"),
     params:
         code=CODE["figures"],
         study=study_params,

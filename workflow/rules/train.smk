@@ -11,11 +11,11 @@ rule train_model:
         f"{BENCH}/train/{{model}}.tsv"
     conda:
         "../../envs/kstarlab.yaml"
-    threads: 2
+    threads: threads_of("train")
     resources:
-        mem_mb=2000,
-        runtime=30,
-        gpu=gpu_resources(),
+        mem_mb=resource("train", "mem_mb"),
+        runtime=resource("train", "runtime"),
+        gpu=resource("train", "gpu"),
     params:
         code=CODE["train"],
         train=train_params,
