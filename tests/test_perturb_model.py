@@ -25,9 +25,9 @@ def trained():
     train = load_digits(split="train")
     x, y = train.dataset.images, torch.as_tensor(train.labels)
     generator = torch.Generator().manual_seed(0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
-    for _ in range(25):
+    for _ in range(12):
         order = torch.randperm(len(y), generator=generator)
         for start in range(0, len(y), 64):
             rows = order[start : start + 64]
