@@ -91,6 +91,17 @@ def test_pgd_restores_training_mode_and_counts_successes(trained):
     assert transform.summary()["attacked"] == 0
 
 
+def test_pgd_rejects_labels_outside_the_outputs(trained):
+    from kstarlab import InputError
+
+    loaded, images, _, _ = trained
+    with pytest.raises(InputError, match=r"labels must be model outputs 0..9, got 0..12"):
+        apply_transform(
+            images[:4], "pgd-2", model=loaded.module, labels=torch.tensor([0, 1, 12, 3])
+        )
+    assert all(p.requires_grad for p in loaded.module.parameters())
+
+
 @pytest.mark.parametrize("random_start", [True, False])
 def test_pgd_does_not_depend_on_batch_size(trained, random_start):
     loaded, images, labels, _ = trained

@@ -91,6 +91,14 @@ def pgd_attack(
     model.requires_grad_(False)
     adversarials, successes = [], []
     try:
+        with torch.no_grad():
+            outputs = model(images[:1]).shape[-1]
+        if int(labels.min()) < 0 or int(labels.max()) >= outputs:
+            raise InputError(
+                f"transform {name}: labels must be model outputs 0..{outputs - 1}, got "
+                f"{int(labels.min())}..{int(labels.max())} (PGD attacks the true label's "
+                "output; class-mapped datasets are not supported)"
+            )
         fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=images.device)
         n = images.shape[0]
         for begin in range(0, n, chunk):
