@@ -50,3 +50,11 @@ def test_every_geometry_figure_is_written_and_reproducible(tmp_path):
             assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two renders"
     leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_dotted_names_keep_their_dots(tmp_path):
+    fig = plots.margin_histograms({"a": np.array([0.1, -0.2, 0.3])})
+    written = save_figure(fig, tmp_path / "noise-0.1", formats=(".png",))
+    assert written == [tmp_path / "noise-0.1.png"] and written[0].exists()
+    fig = plots.margin_histograms({"a": np.array([0.1, -0.2, 0.3])})
+    assert save_figure(fig, tmp_path / "x.png", formats=(".pdf",)) == [tmp_path / "x.pdf"]

@@ -27,12 +27,14 @@ def save_figure(
     fig: Any, path: str | os.PathLike[str], formats: Sequence[str] = (".png", ".pdf")
 ) -> list[Path]:
     """Save ``fig`` as ``path`` with each suffix in ``formats``, atomically; close it."""
-    base = Path(path).with_suffix("")
+    path = Path(path)
+    # Only a known image suffix is replaced: "noise-0.1" keeps its dot.
+    base = path.with_suffix("") if path.suffix.lower() in _METADATA else path
     written = []
     plt.rcParams["svg.hashsalt"] = "kstarlab"
     try:
         for suffix in formats:
-            target = base.with_suffix(suffix)
+            target = base.with_name(base.name + suffix)
             with atomic_path(target) as tmp:
                 fig.savefig(
                     tmp,
