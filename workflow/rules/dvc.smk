@@ -1,0 +1,34 @@
+# Targets of the DVC stages in dvc.yaml: `snakemake dvc_<stage>` builds everything that
+# stage versions. DVC decides which stages run; Snakemake decides which jobs inside them.
+
+
+rule dvc_data:
+    input:
+        "results/data/dataset.json",
+
+
+# Every zoo model declared under `models:`, used by a study or not: the stage reads no study.
+rule dvc_models:
+    input:
+        [
+            f"results/models/{name}.{ext}"
+            for name in config["models"]
+            if is_trained_here(name)
+            for ext in ("pt", "json")
+        ],
+
+
+rule dvc_latents:
+    input:
+        [f"results/latents/{m}/{t}.h5" for m, t in PLAN.extractions],
+
+
+rule dvc_analysis:
+    input:
+        "results/kstar/summary.csv",
+        geometry_outputs(),
+
+
+rule dvc_report:
+    input:
+        all_outputs(),
