@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.kstarlab-installed
 
-.PHONY: setup run demo test lint bench clean
+.PHONY: setup run demo test lint bench clean repro push pull
 
 setup: $(STAMP)
 
@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 ## The main job on the embedded default: every study of config/config.yaml, then the report.
 run: $(STAMP)
 	$(VENV)/bin/snakemake --cores all
+	@# Snakemake writes the report in place: never through a (read-only) link to the DVC cache.
+	rm -f results/report.html
 	$(VENV)/bin/snakemake --report results/report.html
 	@echo "report: results/report.html"
 
@@ -36,6 +38,18 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/kstar_bench.py
+
+## DVC (README: Versioning data with DVC): run the stages, share results/ through a remote.
+## KSTARLAB_DVC_REMOTE=PATH-or-URL overrides the default remote (~/.cache/kstarlab-dvc-remote).
+repro: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
+
+push: $(STAMP)
+	$(VENV)/bin/kstarlab data push
+
+## dvc pull, then snakemake --touch of the pulled, consistent state: nothing reruns.
+pull: $(STAMP)
+	$(VENV)/bin/kstarlab data pull
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis
