@@ -180,6 +180,17 @@ def make_tree(root, classes=("bird", "cat", "dog"), per_class=3):
     return root
 
 
+@pytest.mark.filterwarnings("ignore:the model has 10 outputs")
+def test_unreadable_image_in_a_worker_process_is_one_clean_error(tmp_path, resnet):
+    root = make_tree(tmp_path / "images", per_class=2)
+    (root / "cat" / "9.png").write_bytes(b"broken")
+    data = load_imagefolder(root, resize=32, crop=32)
+    with pytest.raises(InputError) as info:
+        extract(resnet, data, ["logit"], tmp_path / "x.h5", batch_size=2, num_workers=1)
+    assert str(info.value).startswith("cannot read image ") and "9.png" in str(info.value)
+    assert "\n" not in str(info.value) and not (tmp_path / "x.h5").exists()
+
+
 def test_tiny_imagefolder_with_class_map(tmp_path, resnet):
     root = make_tree(tmp_path / "images")
     mapping = tmp_path / "map.json"
@@ -271,7 +282,8 @@ def test_an_exception_mid_write_leaves_nothing(tmp_path, resnet, digits):
 def _start_extraction(out: Path) -> subprocess.Popen:
     cmd = [
         KSTARLAB, "extract", "--dataset", "digits", "--split", "all", "--model", "resnet",
-        "--layers", "stage1,stage2,logit", "--batch-size", "8", "--threads", "1",
+        "--layers", "stage1,stage2,stage3,logit", "--batch-size", "4", "--threads", "1",
+        "--compression", "gzip",
         "--out", str(out),
     ]  # fmt: skip
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -282,7 +294,7 @@ def _wait_for_temp(folder: Path, proc: subprocess.Popen, timeout: float = 60.0) 
     while time.monotonic() < deadline:
         temps = [p for p in folder.glob(".*.tmp.h5") if p.stat().st_size > 0]
         if temps:
-            time.sleep(0.5)  # let a few batches land in the file
+            time.sleep(0.2)  # let a few batches land in the file
             return temps
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)

@@ -29,7 +29,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from kstarlab.data import ImageData
+from kstarlab.data import ImageData, TensorImages
 from kstarlab.errors import InputError
 from kstarlab.io import atomic_path
 from kstarlab.layers import LayerCapture, resolve_layers
@@ -83,12 +83,14 @@ def extract(
     num_workers: int = 0,
     seed: int = 0,
     progress: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> ExtractionResult:
     """Extract ``layers`` of ``model`` on ``data`` (after ``transform``) into HDF5 at ``out``.
 
     ``pool`` lists layers to average over space (conv) or tokens (ViT); ``pool_above``
     also averages every conv layer with more features than that. Layers are checked before
-    any file is created.
+    any file is created. ``stop`` is polled after every batch; when it returns true the run
+    ends with KeyboardInterrupt and leaves no file.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch size must be a positive integer, got {batch_size!r}")
@@ -107,7 +109,6 @@ def extract(
         pool_above=pool_above,
         dtype=torch.float16 if float16 else torch.float32,
     )
-    loader = DataLoader(data.dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     labels = np.empty(n, dtype=np.int64)
     predictions = np.empty(n, dtype=np.int64)
     out = Path(out)
@@ -115,7 +116,7 @@ def extract(
     start = time.perf_counter()
     with (
         atomic_path(out) as tmp,
-        h5py.File(tmp, "w") as h5,
+        h5py.File(tmp, "w", rdcc_nbytes=0) as h5,  # whole chunks are written through
         capture,
         tqdm(
             total=n,
@@ -127,7 +128,7 @@ def extract(
     ):
         writers: dict[str, _RowWriter] = {}
         row = 0
-        for images, batch_labels in loader:
+        for images, batch_labels in _batches(data, batch_size, num_workers):
             b = int(images.shape[0])
             indices = torch.arange(row, row + b)
             images = _apply(tf, images, batch_labels, indices, model)
@@ -144,6 +145,8 @@ def extract(
                 writers[name].write(value.numpy())
             row += b
             bar.update(b)
+            if stop is not None and stop():
+                raise KeyboardInterrupt
         if row != n:
             raise InputError(f"dataset {data.name} yielded {row} samples, expected {n}")
         for writer in writers.values():
@@ -156,6 +159,31 @@ def extract(
     seconds = time.perf_counter() - start
     shapes = {r.name: capture.shapes[r.name] for r in refs}
     return ExtractionResult(out, n, accuracy, shapes, seconds)
+
+
+def _batches(data: ImageData, batch_size: int, num_workers: int):
+    """Batches in dataset order: slices of in-memory images, else a DataLoader's batches.
+
+    An error from a worker process keeps only its own message.
+    """
+    if isinstance(data.dataset, TensorImages):
+        images, labels = data.dataset.images, torch.from_numpy(data.dataset.labels)
+        for lo in range(0, len(data), batch_size):
+            yield images[lo : lo + batch_size], labels[lo : lo + batch_size]
+        return
+    loader = DataLoader(data.dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    iterator = iter(loader)
+    while True:
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+        except InputError as exc:
+            text = str(exc)
+            if "Original Traceback" not in text:
+                raise
+            last = text.strip().splitlines()[-1]
+            raise InputError(last.split("InputError: ", 1)[-1]) from None
 
 
 def predict(logits: torch.Tensor, groups: list[list[int]] | None) -> torch.Tensor:

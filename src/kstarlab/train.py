@@ -22,7 +22,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,8 +196,13 @@ def robust_accuracy(
     return correct / images.shape[0]
 
 
-def train_zoo(config: TrainConfig, *, progress: bool = False) -> TrainResult:
-    """Train one zoo model on the digits train split and evaluate it on the test split."""
+def train_zoo(
+    config: TrainConfig, *, progress: bool = False, stop: Callable[[], bool] | None = None
+) -> TrainResult:
+    """Train one zoo model on the digits train split and evaluate it on the test split.
+
+    ``stop`` is polled after every batch; when it returns true, KeyboardInterrupt ends the run.
+    """
     cfg = config.resolved()
     train = load_digits("train", seed=cfg.split_seed)
     test = load_digits("test", seed=cfg.split_seed)
@@ -236,6 +241,8 @@ def train_zoo(config: TrainConfig, *, progress: bool = False) -> TrainResult:
                 loss.backward()
                 optimizer.step()
                 schedule.step()
+                if stop is not None and stop():
+                    raise KeyboardInterrupt
             bar.set_postfix(loss=f"{loss.detach().item():.3f}")
         train_seconds = time.perf_counter() - start
         train_cpu_seconds = time.process_time() - cpu_start

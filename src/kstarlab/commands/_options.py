@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -67,18 +68,24 @@ def set_threads(threads: int | None) -> None:
 
 
 @contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt, so atomic writers remove their temporary files."""
+def terminate_as_interrupt() -> Iterator[threading.Event]:
+    """Turn SIGTERM into KeyboardInterrupt, so atomic writers remove their temporary files.
+
+    Python may run the handler inside a garbage-collection callback, where the exception is
+    ignored; the yielded event stays set, so long loops can check it (``stop=event.is_set``).
+    """
+    event = threading.Event()
 
     def handler(signum: int, frame: Any) -> None:
+        event.set()
         raise KeyboardInterrupt
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: leave signals alone
-        yield
+        yield event
         return
     try:
-        yield
+        yield event
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from kstarlab.extract import extract
 
     set_threads(args.threads)
-    with terminate_as_interrupt():
+    with terminate_as_interrupt() as terminated:
         if args.dataset == "embeddings":
             return _embeddings(args)
         if not args.model:
@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             num_workers=args.workers,
             seed=args.seed,
             progress=args.progress,
+            stop=terminated.is_set,
         )
     shapes = ", ".join(f"{k} {list(v)}" for k, v in result.layer_shapes.items())
     print(

@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
         eval_pgd_steps=args.eval_pgd_steps,
         threads=args.threads,
     ).resolved()
-    with terminate_as_interrupt():
-        result = train_zoo(config, progress=args.progress)
+    with terminate_as_interrupt() as terminated:
+        result = train_zoo(config, progress=args.progress, stop=terminated.is_set)
         checkpoint, meta = save_trained(result, args.out)
     m = result.metadata
     print(
