@@ -24,13 +24,15 @@ class RowSource:
     data: Any
     n: int
     d: int
-    kind: str  # "numpy", "torch" or "lazy" (h5py.Dataset or any sliceable array)
+    kind: str  # "numpy", "torch", "lazy" (h5py.Dataset, ...) or "ready" (materialized)
     dtype: torch.dtype
     device: torch.device
     shift: torch.Tensor | None = None  # subtracted from every row (see kstar._exact_shift)
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
         """Rows ``start:stop`` as a contiguous tensor in the compute dtype and device."""
+        if self.kind == "ready":
+            return self.data[start:stop]
         if self.kind == "torch":
             block = self.data[start:stop]
         else:
@@ -47,6 +49,8 @@ class RowSource:
         """Rows at the increasing positions ``index``."""
         if index.size and np.all(np.diff(index) == 1):
             return self.rows(int(index[0]), int(index[-1]) + 1)
+        if self.kind == "ready":
+            return self.data[torch.from_numpy(index).to(self.data.device)]
         if self.kind == "torch":
             block = self.data[torch.from_numpy(index).to(self.data.device)]
         elif self.kind == "numpy":
@@ -54,6 +58,22 @@ class RowSource:
         else:  # h5py fancy indexing wants an increasing list
             block = torch.from_numpy(np.ascontiguousarray(self.data[index.tolist()]))
         return self._finish(block)
+
+    def materialize(self, budget: int) -> bool:
+        """Convert an in-memory source once to the compute dtype and device, shift applied,
+        so tiles are views instead of per-tile copies. Lazy (HDF5) sources stay streamed,
+        and nothing happens when the copy would exceed ``budget`` bytes."""
+        if self.kind == "lazy":
+            return False
+        item = torch.empty((), dtype=self.dtype).element_size()
+        if self.n * self.d * item > budget:
+            return False
+        data = self.data if self.kind == "torch" else torch.from_numpy(np.asarray(self.data))
+        data = data.to(device=self.device, dtype=self.dtype)
+        if self.shift is not None:
+            data = data - self.shift
+        self.data, self.kind, self.shift = data.contiguous(), "ready", None
+        return True
 
     def blocks(self, block_size: int) -> Iterator[tuple[int, int]]:
         """Contiguous ``(start, stop)`` ranges covering all rows."""

@@ -268,9 +268,11 @@ def _row_statistics(source: RowSource, block: int, metric: str) -> torch.Tensor 
                 row = start + int(zero[0, 0])
                 raise InputError(f"cosine distance is undefined for the all-zero row {row} of X")
             stats[start:stop] = norms
+    if euclidean:
+        source.shift = _exact_shift(sums, squares, source.n).to(source.dtype)
+    source.materialize(min(available_memory(source.device) // 4, 4 << 30))
     if not euclidean:
         return stats if metric == "cosine" else None
-    source.shift = _exact_shift(sums, squares, source.n).to(source.dtype)
     for start, stop in source.blocks(block):
         rows = source.rows(start, stop)
         stats[start:stop] = (rows * rows).sum(dim=1)
@@ -326,7 +328,6 @@ def _nearest_other_class(
     bar: tqdm,
 ) -> torch.Tensor:
     """d_o for every row: its smallest distance to a sample of another class (pass 1)."""
-    inf = torch.tensor(math.inf, dtype=source.dtype, device=source.device)
     d_other = torch.full((source.n,), math.inf, dtype=source.dtype, device=source.device)
     ranges = list(source.blocks(block))
     for bi, (i0, i1) in enumerate(ranges):
@@ -336,7 +337,7 @@ def _nearest_other_class(
             rows_j = rows_i if j0 == i0 else source.rows(j0, j1)
             aux_j = None if aux is None else aux[j0:j1]
             tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p)
-            tile = torch.where(y[i0:i1, None] == y[None, j0:j1], inf, tile)
+            tile.masked_fill_(y[i0:i1, None] == y[None, j0:j1], math.inf)
             torch.minimum(d_other[i0:i1], tile.amin(dim=1), out=d_other[i0:i1])
             if j0 != i0:
                 torch.minimum(d_other[j0:j1], tile.amin(dim=0), out=d_other[j0:j1])
