@@ -149,6 +149,8 @@ def extract(
                 raise KeyboardInterrupt
         if row != n:
             raise InputError(f"dataset {data.name} yielded {row} samples, expected {n}")
+        if stop is not None and stop():
+            raise KeyboardInterrupt
         for writer in writers.values():
             writer.close()
         h5.create_dataset("labels", data=labels, track_times=False)

@@ -244,6 +244,8 @@ def train_zoo(
                 if stop is not None and stop():
                     raise KeyboardInterrupt
             bar.set_postfix(loss=f"{loss.detach().item():.3f}")
+        if stop is not None and stop():
+            raise KeyboardInterrupt
         train_seconds = time.perf_counter() - start
         train_cpu_seconds = time.process_time() - cpu_start
         model.eval()

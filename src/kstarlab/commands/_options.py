@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,8 @@ def terminate_as_interrupt() -> Iterator[threading.Event]:
     """Turn SIGTERM into KeyboardInterrupt, so atomic writers remove their temporary files.
 
     Python may run the handler inside a garbage-collection callback, where the exception is
-    ignored; the yielded event stays set, so long loops can check it (``stop=event.is_set``).
+    ignored (silently, here); the yielded event stays set, so long loops also poll it
+    (``stop=event.is_set``).
     """
     event = threading.Event()
 
@@ -80,12 +82,18 @@ def terminate_as_interrupt() -> Iterator[threading.Event]:
         event.set()
         raise KeyboardInterrupt
 
+    def unraisable(info: Any) -> None:
+        if not (event.is_set() and info.exc_type is KeyboardInterrupt):
+            previous_hook(info)
+
     try:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: leave signals alone
         yield event
         return
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield event
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
