@@ -85,13 +85,15 @@ def stage_config(root: Path) -> str:
 @contextlib.contextmanager
 def _quiet_dvc() -> Iterator[None]:
     """DVC's warnings repeat what our one-line errors say; keep its errors."""
-    logger = logging.getLogger("dvc")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    loggers = [logging.getLogger(name) for name in ("dvc", "dvc_data", "dvc_objects")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _repo(root: Path, override: dict[str, Any] | None = None) -> Any:
