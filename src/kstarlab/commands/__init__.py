@@ -4,6 +4,6 @@
 ``parents=[parent]`` so they work after the subcommand name too.
 """
 
-from kstarlab.commands import data, demo, extract, kstar, layers, perturb, train
+from kstarlab.commands import data, demo, extract, geometry, kstar, layers, perturb, train
 
-COMMANDS = [kstar, demo, train, layers, extract, perturb, data]
+COMMANDS = [kstar, demo, train, layers, extract, perturb, geometry, data]
