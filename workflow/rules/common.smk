@@ -208,5 +208,24 @@ def resource(kind, name):
     return scaled
 
 
+# Tiny jobs (an estimated runtime of at most TINY_MINUTES) are submitted to a cluster in
+# groups: `group-components: [kstar=16]` in profiles/slurm puts up to 16 of them in one
+# SLURM job. A group is only formed when the run sets group-components for it, so local
+# runs (and each job's own Snakemake on a compute node) never group; k* on ImageNet-sized
+# data is not tiny and is submitted alone.
+TINY_MINUTES = 15
+
+
+def tiny_group(name, kind):
+    """The group of a tiny job of ``kind`` (a callable of the wildcards), else no group."""
+
+    def group(wildcards):
+        if name not in (workflow.group_settings.group_components or {}):
+            return None
+        return name if resource(kind, "runtime")(wildcards, 1) <= TINY_MINUTES else None
+
+    return group
+
+
 def study_samples(wildcards):
     return study_cells(wildcards, kind="samples")

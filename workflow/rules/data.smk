@@ -8,6 +8,8 @@ rule dataset_card:
         f"{LOGS}/dataset_card.log",
     benchmark:
         f"{BENCH}/dataset_card.tsv"
+    group:
+        tiny_group("aggregate", "aggregate")
     conda:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")

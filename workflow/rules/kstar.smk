@@ -11,6 +11,8 @@ rule kstar:
         f"{LOGS}/kstar/{{model}}/{{layer}}/{{transform}}/{{metric}}.log",
     benchmark:
         f"{BENCH}/kstar/{{model}}/{{layer}}/{{transform}}/{{metric}}.tsv"
+    group:
+        tiny_group("kstar", "kstar")
     conda:
         "../../envs/kstarlab.yaml"
     threads: threads_of("kstar")
@@ -38,6 +40,8 @@ rule kstar_summary:
         f"{LOGS}/kstar_summary.log",
     benchmark:
         f"{BENCH}/kstar_summary.tsv"
+    group:
+        tiny_group("aggregate", "aggregate")
     conda:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")

@@ -18,6 +18,8 @@ rule study_table_html:
         f"{LOGS}/tables/{{study}}.html.log",
     benchmark:
         f"{BENCH}/tables/{{study}}.html.tsv"
+    group:
+        tiny_group("aggregate", "aggregate")
     conda:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")

@@ -13,6 +13,8 @@ rule study_tables:
         f"{LOGS}/tables/{{study}}.log",
     benchmark:
         f"{BENCH}/tables/{{study}}.tsv"
+    group:
+        tiny_group("aggregate", "aggregate")
     conda:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")
@@ -40,6 +42,8 @@ rule study_distributions:
         f"{LOGS}/figures/{{study}}/distributions.log",
     benchmark:
         f"{BENCH}/figures/{{study}}/distributions.tsv"
+    group:
+        tiny_group("aggregate", "aggregate")
     conda:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")
@@ -67,6 +71,8 @@ rule study_trend:
         f"{LOGS}/figures/{{study}}/trend.log",
     benchmark:
         f"{BENCH}/figures/{{study}}/trend.tsv"
+    group:
+        tiny_group("aggregate", "aggregate")
     conda:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")
