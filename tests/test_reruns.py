@@ -31,6 +31,25 @@ def test_nothing_changed(smoke_run, tmp_path):
     assert plan(smoke_run, tmp_path) == []
 
 
+def reversed_keys(value):
+    """``value`` with the keys of every mapping in reverse order."""
+    if isinstance(value, dict):
+        return {key: reversed_keys(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [reversed_keys(item) for item in value]
+    return value
+
+
+def test_keys_reordered(smoke_run, tmp_path):
+    """The same config with every mapping's keys in another order (as an editor or a tool
+    re-dumping YAML may write it) plans nothing: params are compared as text."""
+    cfg = reversed_keys(yaml.safe_load(SMOKE.read_text()))
+    path = tmp_path / "reordered.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    assert list(cfg["pgd"]) != list(yaml.safe_load(SMOKE.read_text())["pgd"])
+    assert planned_jobs(snakemake("-n", workdir=smoke_run, configfile=path).stdout) == []
+
+
 def test_noise_level_added(smoke_run, tmp_path):
     jobs = plan(
         smoke_run, tmp_path, lambda c: c["studies"]["smoke"]["transforms"].append("noise-0.2")
@@ -90,3 +109,14 @@ def test_library_change_reruns_its_stage_only(smoke_run, tmp_path):
     )
     assert rules(jobs)["kstar"] == 12
     assert set(rules(jobs)) == {"kstar", *AGGREGATES}
+
+
+def test_canonical_sorts_every_mapping_and_keeps_sequences():
+    from kstarlab.pipeline import canonical
+
+    value = {"b": {"y": 1, "x": [{"q": 2, "p": 3}]}, "a": (2, 1)}
+    out = canonical(value)
+    assert list(out) == ["a", "b"] and list(out["b"]) == ["x", "y"]
+    assert list(out["b"]["x"][0]) == ["p", "q"] and out["a"] == (2, 1)
+    assert out == value  # the same content
+    assert repr(canonical(reversed_keys(value))) == repr(out)

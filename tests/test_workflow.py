@@ -115,6 +115,9 @@ def test_lint_and_format():
     lint = run([tool("snakemake"), "--lint", "-s", str(REPO / "Snakefile")], cwd=REPO)
     assert "Congratulations" in lint.stdout + lint.stderr
     run([tool("snakefmt"), "--check", "Snakefile", "workflow/rules"], cwd=REPO)
+    python = ["src", "tests", "benchmarks", "workflow/scripts"]
+    run([tool("ruff"), "check", *python], cwd=REPO)
+    run([tool("ruff"), "format", "--check", *python], cwd=REPO)
 
 
 def _placeholder_paper_config(tmp_path: Path) -> Path:

@@ -200,6 +200,21 @@ def check_models(models: Mapping[str, Any]) -> None:
             )
 
 
+def canonical(value: Any) -> Any:
+    """``value`` with every mapping's keys sorted, recursively (lists keep their order).
+
+    Snakemake compares a job's params with those of its last run by their text, in which a
+    dict's key order shows. Params built from the config go through this, so reordering the
+    keys of a YAML mapping (or a tool re-dumping it sorted) reruns nothing."""
+    if isinstance(value, Mapping):
+        return {key: canonical(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(canonical(item) for item in value)
+    return value
+
+
 # The library modules each stage's jobs execute. A job's params include a hash of their
 # code (`code_hash`), so editing the library reruns exactly the stages it affects.
 STAGE_MODULES = {

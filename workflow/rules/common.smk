@@ -8,6 +8,7 @@ from snakemake.utils import validate
 from kstarlab.errors import InputError
 from kstarlab.pipeline import (
     STAGE_MODULES,
+    canonical,
     check_schema,
     code_hash,
     COSTS,
@@ -53,12 +54,14 @@ def is_trained_here(name):
 def train_params(wildcards):
     entry = model_entry(wildcards.model)
     keys = ("arch", "regime", "epochs", "lr", "eps", "pgd_steps")
-    return {
-        **{k: entry[k] for k in keys if k in entry},
-        "seed": config["seed"],
-        "split_seed": config["dataset"]["split_seed"],
-        "batch_size": config["training"]["batch_size"],
-    }
+    return canonical(
+        {
+            **{k: entry[k] for k in keys if k in entry},
+            "seed": config["seed"],
+            "split_seed": config["dataset"]["split_seed"],
+            "batch_size": config["training"]["batch_size"],
+        }
+    )
 
 
 def model_input(wildcards):
@@ -75,7 +78,7 @@ def model_params(wildcards):
             "arch": entry["arch"],
             "weights": f"results/models/{wildcards.model}.pt",
         }
-    return entry
+    return canonical(entry)
 
 
 def extract_params(wildcards):
@@ -95,11 +98,11 @@ def extract_params(wildcards):
         out["pgd"] = config["pgd"]
     if wildcards.transform.startswith("style-adain"):
         out["style"] = config["style"]
-    return out
+    return canonical(out)
 
 
 def kstar_params(wildcards):
-    return {**metric_args(wildcards.metric), **config["kstar"]}
+    return canonical({**metric_args(wildcards.metric), **config["kstar"]})
 
 
 def kstar_path(kind, model, layer, transform, metric):
@@ -120,13 +123,15 @@ def study_latents(wildcards):
 def study_params(wildcards):
     study = PLAN.studies[wildcards.study]
     entry = config["studies"][wildcards.study]
-    return {
-        "cells": [list(cell) for cell in study.grid()],
-        "classes": list(study.classes),
-        "rows": list(study.rows),
-        "caption": entry.get("caption", ""),
-        "tables": entry.get("tables", ""),
-    }
+    return canonical(
+        {
+            "cells": [list(cell) for cell in study.grid()],
+            "classes": list(study.classes),
+            "rows": list(study.rows),
+            "caption": entry.get("caption", ""),
+            "tables": entry.get("tables", ""),
+        }
+    )
 
 
 def study_figures(name):
@@ -153,15 +158,17 @@ def geometry_inputs(wildcards):
 
 def geometry_params(wildcards):
     geo = config["geometry"]
-    return {
-        "layer": geo["layer"],
-        "corruptions": corruption_transforms(geo),
-        "sparsities": geo["sparsities"],
-        "model": model_params(wildcards),
-        "dataset": config["dataset"],
-        "batch_size": config["extraction"]["batch_size"],
-        "seed": config["seed"],
-    }
+    return canonical(
+        {
+            "layer": geo["layer"],
+            "corruptions": corruption_transforms(geo),
+            "sparsities": geo["sparsities"],
+            "model": model_params(wildcards),
+            "dataset": config["dataset"],
+            "batch_size": config["extraction"]["batch_size"],
+            "seed": config["seed"],
+        }
+    )
 
 
 def geometry_outputs():

@@ -18,6 +18,6 @@ rule dataset_card:
         runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["extract"],
-        dataset=config["dataset"],
+        dataset=canonical(config["dataset"]),
     script:
         "../scripts/dataset_card.py"
