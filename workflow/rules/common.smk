@@ -174,12 +174,21 @@ def geometry_params(wildcards):
 def geometry_outputs():
     if not PLAN.geometry_models:
         return []
-    figures = ("embedding", "corruption_similarity", "angle_length", "margins")
+    figures = (
+        "embedding",
+        "corruption_similarity",
+        "angle_length",
+        "margins",
+        "accuracy_sparsity",
+    )
     return [
         "results/geometry/correlations.csv",
         "results/geometry/poster_tables.md",
-        "results/geometry/figures/accuracy_sparsity.png",
-        *(f"results/geometry/figures/{name}.png" for name in figures),
+        *(
+            f"results/geometry/figures/{name}{ext}"
+            for name in figures
+            for ext in (".png", ".pdf")
+        ),
     ]
 
 

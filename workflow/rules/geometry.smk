@@ -81,6 +81,12 @@ rule geometry_summary:
             category="geometry",
             subcategory="figures",
         ),
+        # save_figure writes a PDF beside every PNG figure
+        embedding_pdf="results/geometry/figures/embedding.pdf",
+        heatmap_pdf="results/geometry/figures/corruption_similarity.pdf",
+        scatter_pdf="results/geometry/figures/angle_length.pdf",
+        margins_pdf="results/geometry/figures/margins.pdf",
+        sparsity_pdf="results/geometry/figures/accuracy_sparsity.pdf",
     log:
         f"{LOGS}/geometry/summary.log",
     benchmark:

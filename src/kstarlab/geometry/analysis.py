@@ -172,7 +172,10 @@ def summarise_models(
     class_names: Sequence[str] | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Correlations, poster tables, embeddings and figures across the models."""
+    """Correlations, poster tables, embeddings and figures across the models.
+
+    Each figure (``outputs[*_fig]``, a ``.png`` path) is written as PNG and as PDF beside it.
+    """
     from kstarlab.figures import save_figure
     from kstarlab.geometry import plots
     from kstarlab.geometry.embedding import (
@@ -204,10 +207,8 @@ def summarise_models(
         Path(tmp).write_text("\n".join(text))
     for path in pruning:
         accuracy.append(pd.read_csv(path))
-    save_figure(
-        plots.accuracy_vs_sparsity(pd.concat(accuracy)), outputs["sparsity_fig"], formats=(".png",)
-    )
-    save_figure(plots.margin_histograms(margins), outputs["margins_fig"], formats=(".png",))
+    save_figure(plots.accuracy_vs_sparsity(pd.concat(accuracy)), outputs["sparsity_fig"])
+    save_figure(plots.margin_histograms(margins), outputs["margins_fig"])
 
     entities, groups, per_benchmark = {}, {}, {}
     first = pd.read_csv(samples[0])
@@ -229,7 +230,6 @@ def summarise_models(
             "models, corrupted benchmarks and pruned models",
         ),
         outputs["embedding_fig"],
-        formats=(".png",),
     )
     write_csv(
         embedding["coords"].assign(kind=[groups[n] for n in embedding["coords"].index]),
@@ -249,9 +249,8 @@ def summarise_models(
             "corrupted benchmarks: distance of geometric features",
         ),
         outputs["heatmap_fig"],
-        formats=(".png",),
     )
     frames = {model: pd.read_csv(path) for model, path in zip(models, samples, strict=True)}
     names = list(class_names) if class_names else [str(c) for c in sorted(first["label"].unique())]
-    save_figure(plots.angle_length_panels(frames, names), outputs["scatter_fig"], formats=(".png",))
+    save_figure(plots.angle_length_panels(frames, names), outputs["scatter_fig"])
     return {"correlations": correlations}
