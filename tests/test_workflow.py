@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -227,3 +228,15 @@ def test_scripts_are_thin():
         assert len(code) <= 20, f"{script.name} holds logic; move it into kstarlab.jobs"
         assert "from kstarlab import jobs" in script.read_text()
     assert shutil.which(tool("snakemake"))
+
+
+def test_workflow_start_up_imports_neither_torch_nor_scipy():
+    """Every Snakemake start (and each cluster job's) imports kstarlab.pipeline: it must
+    not pay for torch or scipy.stats, which ``import kstarlab`` loads only on first use."""
+    code = (
+        "import sys, kstarlab, kstarlab.pipeline;"
+        "print(sorted(m for m in ('torch', 'scipy.stats') if m in sys.modules));"
+        "kstarlab.kstar_values; print('torch' in sys.modules)"
+    )
+    out = run([sys.executable, "-c", code]).stdout.split("\n")
+    assert out[:2] == ["[]", "True"]
