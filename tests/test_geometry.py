@@ -216,6 +216,34 @@ def test_correlations_against_numpy_and_scipy():
     assert poster.loc["m", "rc-angle"] < 0 < poster.loc["m", "rc-margin"]
 
 
+@pytest.mark.parametrize(("n", "weight"), [(200, 1.0), (20, 0.3)])
+def test_correlations_equal_scipy(n, weight):
+    import scipy.stats
+
+    rng = np.random.default_rng(11)
+    feats = {k: rng.normal(size=n) for k in ("angle", "length", "margin")}
+    robust = {
+        "corruption": weight * feats["margin"] + rng.normal(size=n),
+        "pruning": rng.permutation(n) / n,
+    }
+    table = correlation_table("m", feats, robust).set_index(["robustness", "feature"])
+    for measure, r_vals in robust.items():
+        for feature, f_vals in feats.items():
+            row = table.loc[(measure, feature)]
+            pearson = scipy.stats.pearsonr(f_vals, r_vals)
+            assert row["pearson_r"] == pytest.approx(pearson.statistic, rel=1e-12, abs=1e-15)
+            assert row["pearson_p"] == pytest.approx(pearson.pvalue, rel=1e-12)
+            spearman = scipy.stats.spearmanr(f_vals, r_vals).statistic
+            assert row["spearman_r"] == pytest.approx(spearman, rel=1e-12, abs=1e-15)
+            assert row["n"] == n
+    row = table.loc[("corruption", "margin")]
+    r = np.corrcoef(feats["margin"], robust["corruption"])[0, 1]
+    t = r * np.sqrt((n - 2) / (1 - r**2))  # the two-sided t-test of r = 0, by hand
+    assert row["pearson_p"] == pytest.approx(2 * scipy.stats.t.sf(abs(t), n - 2), rel=1e-6)
+    if n == 20:  # weakly correlated: a moderate p-value, not a tiny one
+        assert 0.05 < row["pearson_p"] < 0.5
+
+
 def test_correlations_skip_non_finite_samples():
     feats = {k: np.array([1.0, 2.0, np.nan, 4.0, 5.0]) for k in ("angle", "length", "margin")}
     table = correlation_table("m", feats, {"r": np.array([2.0, 4.0, 1.0, 8.0, 10.0])})
