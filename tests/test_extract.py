@@ -390,9 +390,12 @@ def test_cli_error_paths(capsys, tmp_path):
     err = cli_error(capsys, ["layers", "nonet"])
     assert "unknown model 'nonet'" in err
     err = cli_error(
-        capsys, ["train", "--arch", "mlp", "--regime", "stylized", "--out", str(tmp_path / "m.pt")]
+        capsys, ["train", "--arch", "mlp", "--regime", "sin", "--out", str(tmp_path / "m.pt")]
     )
-    assert "regime 'stylized' is not available yet" in err
+    assert err == (
+        "error: unknown regime 'sin'; available: standard, adversarial, stylized, standard+stylized"
+    )
+    assert not (tmp_path / "m.pt").exists()
     assert not (tmp_path / "o.h5").exists()
 
 

@@ -1,4 +1,4 @@
-"""Zoo training: accuracy of the standard models, determinism, PGD, metadata and the CLI."""
+"""Zoo training: accuracy of the standard models, determinism, PGD, stylized regimes, the CLI."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from kstarlab.errors import InputError
 from kstarlab.extract import extract
 from kstarlab.models import load_model
 from kstarlab.models.checkpoints import file_sha256
-from kstarlab.train import TrainConfig, pgd_linf, save_trained, train_zoo
+from kstarlab.perturb import apply_transform
+from kstarlab.train import TrainConfig, pgd_linf, save_trained, train_zoo, training_set
 
 
 @pytest.fixture(scope="session")
@@ -112,15 +113,97 @@ def test_pgd_stays_in_the_ball_and_hurts_a_standard_model(trained_zoo):
     assert attacked < clean - 0.3
 
 
-def test_unavailable_and_invalid_regimes():
-    for regime in ("stylized", "standard+stylized"):
-        with pytest.raises(InputError, match=re.escape(f"regime '{regime}' is not available yet")):
-            train_zoo(TrainConfig("mlp", regime))
-    with pytest.raises(InputError, match="unknown regime 'fancy'"):
+def test_invalid_regimes_and_styles():
+    message = (
+        "unknown regime 'fancy'; available: standard, adversarial, stylized, standard+stylized"
+    )
+    with pytest.raises(InputError, match=re.escape(message)) as info:
         TrainConfig("mlp", "fancy").resolved()
+    assert str(info.value) == message  # one line
+    with pytest.raises(InputError, match="unknown regime 'fancy'"):
+        training_set("fancy", torch.zeros(1, 3, 32, 32), torch.zeros(1, dtype=torch.long))
     with pytest.raises(InputError, match="unknown zoo arch 'resnet50'"):
         TrainConfig("resnet50").resolved()
     with pytest.raises(InputError, match="epochs must be a positive integer"):
         TrainConfig("mlp", epochs=0).resolved()
     with pytest.raises(InputError, match="eps must be in"):
         TrainConfig("mlp", "adversarial", eps=0.0).resolved()
+    # The stylized regimes take a style-fda transform, by default one random image per sample.
+    assert TrainConfig("mlp").resolved().style is None
+    for regime in ("stylized", "standard+stylized"):
+        assert TrainConfig("mlp", regime).resolved().style == "style-fda-random"
+        chosen = TrainConfig("mlp", regime, style="style-fda-china-0.10").resolved()
+        assert chosen.style == "style-fda-china"  # canonical
+    for style in ("noise-0.1", "style-adain"):
+        with pytest.raises(InputError, match="take the weight-free style-fda"):
+            TrainConfig("mlp", "stylized", style=style).resolved()
+    with pytest.raises(InputError, match="unknown style image 'monet'"):
+        TrainConfig("mlp", "stylized", style="style-fda-monet").resolved()
+    with pytest.raises(InputError, match="applies only to the regimes stylized"):
+        TrainConfig("mlp", "standard", style="style-fda-china").resolved()
+
+
+@pytest.fixture(scope="module")
+def digits_train():
+    train = load_digits("train")
+    return train.dataset.images, torch.from_numpy(train.labels)
+
+
+def test_stylized_training_set_is_a_fixed_stylized_copy(digits_train):
+    x, y = digits_train
+    n = x.shape[0]
+    for regime in ("standard", "adversarial"):  # adversarial: PGD perturbs each batch later
+        images, labels = training_set(regime, x, y)
+        assert images is x and labels is y
+    stylized, labels = training_set("stylized", x, y, seed=0)
+    assert stylized.shape == x.shape and stylized.dtype == x.dtype
+    assert torch.equal(labels, y)
+    # Every training image is stylized, none is left clean, and all stay in [0, 1].
+    assert bool(((stylized - x).abs().flatten(1).amax(1) > 0.05).all())
+    assert float(stylized.min()) >= 0.0 and float(stylized.max()) <= 1.0
+    # Exactly the perturbation module's style-fda-random, sample i seeded by (seed, i).
+    expected, _ = apply_transform(x, "style-fda-random", seed=0, indices=torch.arange(n))
+    assert torch.equal(stylized, expected)
+    assert torch.equal(training_set("stylized", x, y, seed=0)[0], stylized)
+    assert not torch.equal(training_set("stylized", x, y, seed=1)[0], stylized)
+    china, _ = training_set("stylized", x, y, style="style-fda-china", seed=0)
+    assert not torch.equal(china, stylized)
+    # SIN+IN: the clean images exactly, then the stylized ones, labels repeated.
+    union, union_labels = training_set("standard+stylized", x, y, seed=0)
+    assert union.shape == (2 * n, *x.shape[1:])
+    assert torch.equal(union[:n], x) and torch.equal(union[n:], stylized)
+    assert torch.equal(union_labels, torch.cat([y, y]))
+
+
+def test_stylized_training_is_deterministic_through_the_cli(tmp_path, capsys):
+    digests = []
+    for run in ("a", "b"):
+        out = tmp_path / run / "mlp-sin.pt"
+        argv = ["train", "--arch", "mlp", "--regime", "stylized", "--epochs", "2"]
+        assert main([*argv, "--eval-pgd-steps", "0", "--out", str(out)]) == 0
+        assert "mlp/stylized: 2 epochs, test accuracy" in capsys.readouterr().out
+        digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
+        record = json.loads(out.with_suffix(".json").read_text())
+        assert record["regime"] == "stylized" and record["style"] == "style-fda-random"
+        assert record["config"]["style"] == "style-fda-random"
+        assert record["samples_per_epoch"] == record["n_train"] == 1257
+        assert 0 <= record["stylized_test_accuracy"] <= 1
+        assert "stylize_seconds" in record
+        assert "stylize_seconds" not in torch.load(out, weights_only=True)["kstarlab"]
+    assert digests[0] == digests[1]
+    assert not torch.are_deterministic_algorithms_enabled()  # restored after training
+    # The same run on clean images gives other weights: the model saw the stylized images.
+    standard = train_zoo(TrainConfig("mlp", "standard", epochs=2, eval_pgd_steps=0))
+    stylized = torch.load(tmp_path / "a" / "mlp-sin.pt", weights_only=True)["state_dict"]
+    assert any(not torch.equal(v, stylized[k]) for k, v in standard.net.state_dict().items())
+    assert standard.metadata["style"] is None
+    assert standard.metadata["stylized_test_accuracy"] is None
+
+
+def test_standard_plus_stylized_trains_on_both(tmp_path):
+    config = TrainConfig("mlp", "standard+stylized", epochs=1, eval_pgd_steps=0)
+    first, second = train_zoo(config), train_zoo(config)
+    assert first.metadata["samples_per_epoch"] == 2 * first.metadata["n_train"] == 2514
+    assert first.metadata["style"] == "style-fda-random"
+    paths = [save_trained(r, tmp_path / f"{i}.pt")[0] for i, r in enumerate((first, second))]
+    assert paths[0].read_bytes() == paths[1].read_bytes()
