@@ -199,3 +199,24 @@ def test_pooling_spatial_and_tokens():
         cap(x)
     with pytest.raises(InputError, match="cannot pool layer 'stage2': it is not extracted"):
         LayerCapture(resnet.module, refs, pool=["stage2"])
+
+
+def test_shipped_layer_table_matches_the_models():
+    """The workflow's torch-free layer check reads a shipped table: it must be exactly what
+    the pinned torchvision and the zoo give (``python -m kstarlab.layer_table`` rewrites it)."""
+    from kstarlab import layer_table
+
+    assert layer_table.build_table() == layer_table._table()
+
+
+def test_layer_table_accepts_what_resolve_layers_accepts():
+    from kstarlab import layer_table
+    from kstarlab.models.zoo import build_zoo_model
+
+    for arch in ZOO:
+        net = build_zoo_model(arch)
+        names = layer_table.layer_names(arch)
+        assert names and all(resolve_layers(net, [name]) for name in sorted(names)[:50])
+        assert "no_such_layer" not in names
+    assert layer_table.layer_names("alexnet") is None  # not tabled: checked by the job
+    assert "resnet50" in layer_table.torchvision_archs()

@@ -17,7 +17,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from system import REPO, SMOKE, planned_jobs, snakemake
 
@@ -94,13 +93,12 @@ def test_smoke_workflow_runs_through_sbatch(cluster, smoke_run, tmp_path):
 
 
 def test_failed_cluster_job_fails_the_run_and_names_its_logs(cluster, smoke_run, tmp_path):
-    """A layer the model does not have passes the config checks and fails in the job."""
-    cfg = yaml.safe_load(SMOKE.read_text())
-    cfg["studies"]["smoke"]["layers"] = ["avgpool", "no_such_layer"]
-    config = tmp_path / "bad-layer.yaml"
-    config.write_text(yaml.safe_dump(cfg))
+    """A corrupt checkpoint passes the config checks (which read no weights) and fails the
+    extraction job on the cluster."""
     work = tmp_path / "work"
     shutil.copytree(smoke_run / "results/models", work / "results/models")  # skip training
+    (work / "results/models/mlp.pt").write_bytes(b"not a checkpoint\n")
+    config = SMOKE
     target = "results/latents/mlp/clean.h5"
     out = snakemake(
         "--workflow-profile",
@@ -123,8 +121,9 @@ def test_failed_cluster_job_fails_the_run_and_names_its_logs(cluster, smoke_run,
     rule_log = "results/logs/extract/mlp/clean.log"
     error_block = text[text.index("Error in rule extract") :]
     assert rule_log in error_block and str(slurm_log) in error_block
-    assert "unknown layer 'no_such_layer'" in (work / rule_log).read_text()
-    assert "unknown layer 'no_such_layer'" in slurm_log.read_text()
+    reason = "cannot read weights file results/models/mlp.pt: not a torch checkpoint"
+    assert reason in (work / rule_log).read_text()
+    assert reason in slurm_log.read_text()
     assert dict(cluster.jobs()).get(jobid) == "FAILED"
     assert not (work / target).exists()
     assert not list((work / "results/latents").rglob("*.h5"))  # no partial file either

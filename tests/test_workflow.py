@@ -185,6 +185,18 @@ def test_dry_run_builds_the_dag(which, tmp_path, capsys):
         ),
         (lambda c: c["studies"]["smoke"].update(layers="avgpool"), "studies.smoke.layers"),
         (lambda c: c["kstar"].update(dtype="float16"), "float16"),
+        (
+            lambda c: c["studies"]["smoke"]["layers"].append("stage4.block3.conv3"),
+            "studies.smoke.layers: unknown layer 'stage4.block3.conv3' for arch 'mlp'",
+        ),
+        (
+            lambda c: c["models"].update(mlp={"arch": "resnet_51", "weights": "/no/such.pt"}),
+            "models.mlp.arch: unknown architecture 'resnet_51'",
+        ),
+        (
+            lambda c: c["dataset"].update(name="imagefolder", root="/no/such/imagenet"),
+            "dataset.root: folder not found: /no/such/imagenet",
+        ),
     ],
     ids=[
         "unknown-model",
@@ -193,6 +205,9 @@ def test_dry_run_builds_the_dag(which, tmp_path, capsys):
         "missing-weights",
         "schema-type",
         "schema-enum",
+        "unknown-layer",
+        "unknown-arch",
+        "missing-data",
     ],
 )
 def test_bad_config_stops_before_any_job(edit, message, tmp_path):

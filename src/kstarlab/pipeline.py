@@ -189,10 +189,17 @@ def _study(name: str, entry: Mapping[str, Any], models: Mapping[str, Any]) -> St
 
 def check_models(models: Mapping[str, Any]) -> None:
     """Each model is either trained here (zoo ``arch`` + ``regime``) or has ``weights``."""
+    from kstarlab.layer_table import torchvision_archs
+
     for name, entry in models.items():
         where = f"config: models.{name}"
         if not isinstance(entry, Mapping) or "arch" not in entry:
             raise InputError(f"{where} needs an 'arch'")
+        if entry["arch"] not in ZOO_ARCHS and entry["arch"] not in torchvision_archs():
+            raise InputError(
+                f"{where}.arch: unknown architecture {entry['arch']!r}; use a zoo arch "
+                f"({', '.join(ZOO_ARCHS)}) or a torchvision classification model name"
+            )
         if "regime" in entry and entry["arch"] not in ZOO_ARCHS:
             raise InputError(
                 f"{where}: only zoo architectures ({', '.join(ZOO_ARCHS)}) are trained here; "
@@ -274,6 +281,19 @@ def _syntax_tree(path: str) -> bytes:
     return ast.dump(tree).encode()
 
 
+def check_layer(arch: str, layer: str, where: str) -> None:
+    """``layer`` exists in ``arch`` (zoo and the paper's architectures; others are checked
+    by the extraction job, which builds the model)."""
+    from kstarlab.layer_table import layer_aliases, layer_names
+
+    names = layer_names(arch)
+    if names is not None and layer not in names:
+        raise InputError(
+            f"{where}: unknown layer {layer!r} for arch {arch!r}; aliases: "
+            f"{', '.join(layer_aliases(arch))} (kstarlab layers {arch} lists every name)"
+        )
+
+
 def check_schema(config: Mapping[str, Any], schema_path: str) -> None:
     """Validate the config against the JSON schema; the error names the key and the rule."""
     import jsonschema
@@ -315,6 +335,14 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
         plan.geometry_models = geo_models
     used = {m for m, _ in layers}
     check_models({m: models[m] for m in used})
+    for study in studies.values():
+        for model in study.models:
+            for layer in study.layers:
+                check_layer(models[model]["arch"], layer, f"config: studies.{study.name}.layers")
+    for model in plan.geometry_models:
+        check_layer(
+            models[model]["arch"], geometry.get("layer", "avgpool"), "config: geometry.layer"
+        )
     check_paths(config, used, {t for _, t in layers})
     plan.extractions = {key: tuple(sorted(v)) for key, v in sorted(layers.items())}
     plan.kstar_jobs = sorted(jobs)
