@@ -17,12 +17,38 @@ from kstarlab.pipeline import (
     job_resources,
     make_plan,
     metric_args,
+    transform_family,
 )
+
+STYLIZED_REGIMES = ("stylized", "standard+stylized")
+
+
+def check_model_styles(models):
+    """A model's `style` belongs to a stylized regime and is a canonical style-fda-* transform."""
+    for name, entry in models.items():
+        if "style" not in entry:
+            continue
+        where = f"config: models.{name}.style"
+        if entry.get("regime") not in STYLIZED_REGIMES:
+            raise InputError(
+                f"{where}: only the regimes {', '.join(STYLIZED_REGIMES)} take a style"
+            )
+        try:
+            family = transform_family(entry["style"])
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        if family != "style-fda":
+            raise InputError(
+                f"{where}: training takes the weight-free style-fda-<image>[-<beta>] "
+                f"transforms, not {entry['style']!r}"
+            )
+
 
 try:
     check_schema(config, workflow.source_path("../schemas/config.schema.yaml"))
     validate(config, schema="../schemas/config.schema.yaml")  # fills in the defaults
     PLAN = make_plan(config)
+    check_model_styles(config["models"])
 except InputError as exc:
     sys.exit(f"error: {exc}")
 
@@ -53,7 +79,7 @@ def is_trained_here(name):
 
 def train_params(wildcards):
     entry = model_entry(wildcards.model)
-    keys = ("arch", "regime", "epochs", "lr", "eps", "pgd_steps")
+    keys = ("arch", "regime", "epochs", "lr", "eps", "pgd_steps", "style")
     return canonical(
         {
             **{k: entry[k] for k in keys if k in entry},
