@@ -461,3 +461,23 @@ def test_atomic_path_exception_leaves_nothing(tmp_path):
     with atomic_path(target) as tmp, h5py.File(tmp, "w") as fh:
         fh["a"] = [1, 2]
     assert [p.name for p in tmp_path.iterdir()] == ["out.h5"]
+
+
+def test_a_killed_writers_temporaries_are_removed_by_the_next_writer(tmp_path):
+    """SIGKILL leaves a writer's temporary file behind; the next write of the same path
+    deletes it, and never the temporaries of other outputs being written beside it."""
+    stale = [tmp_path / ".noise-0.abcd_123.tmp.h5", tmp_path / ".noise-0.h5.zz9y8x7w.tmp"]
+    others = [tmp_path / ".noise-0.1.abcd_123.tmp.h5", tmp_path / ".noise-0.abcd_123.tmp.csv"]
+    for path in stale + others:
+        path.write_bytes(b"partial")
+    with atomic_path(tmp_path / "noise-0.h5") as tmp:
+        tmp.write_bytes(b"complete")
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in others)
+    assert (tmp_path / "noise-0.h5").read_bytes() == b"complete"
+    (tmp_path / ".table.csv.q1w2e3r4.tmp").write_text("partial")
+    with atomic_write(tmp_path / "table.csv") as fh:
+        fh.write("a,b\n")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == sorted(
+        p.name for p in others
+    )

@@ -83,5 +83,8 @@ def test_sigkill_mid_extraction_then_rerun(smoke_run, tmp_path):
     snakemake("--cores", "2", workdir=work, configfile=SMOKE, timeout=1200)
     summary = "results/kstar/summary.csv"
     assert (work / summary).read_bytes() == (smoke_run / summary).read_bytes()
+    # The killed writer's temporary file went with the rerun of its job: nothing partial
+    # is left anywhere for DVC to version.
+    assert not [p for p in (work / "results").rglob(".*") if ".tmp" in p.name]
     done = snakemake("-n", workdir=work, configfile=SMOKE)
     assert "Nothing to be done" in done.stdout + done.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -133,6 +134,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -
         raise InputError(f"cannot create output folder {path.parent}: {exc.strerror}") from None
     if not os.access(path.parent, os.W_OK):
         raise InputError(f"output folder is not writable: {path.parent}")
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode, **kwargs) as fh:
@@ -144,6 +146,29 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files an earlier, killed writer of ``path`` left beside it.
+
+    A SIGKILL gives no chance to clean up, so the next writer of the same path does it.
+    Only this path's own temporaries match (``.<stem>.<8 random>.tmp<suffix>`` and
+    ``.<name>.<8 random>.tmp``), never those of a sibling being written at the same time;
+    Snakemake runs at most one job per output.
+    """
+    path = Path(path)
+    pattern = re.compile(
+        rf"\.(?:{re.escape(path.stem)}\.[a-z0-9_]{{8}}\.tmp{re.escape(path.suffix)}"
+        rf"|{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp)"
+    )
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in path.parent.iterdir():
+            if pattern.fullmatch(entry.name) and entry.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+                    removed.append(entry)
+    return removed
 
 
 def _publish(tmp: str | os.PathLike[str], path: Path) -> None:
@@ -167,6 +192,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise InputError(f"cannot create output folder {path.parent}: {exc.strerror}") from None
     if not os.access(path.parent, os.W_OK):
         raise InputError(f"output folder is not writable: {path.parent}")
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
     )
