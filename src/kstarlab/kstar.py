@@ -15,8 +15,15 @@ a same-class sample at exactly d_o(i) does not count.
 Algorithm. The N x N matrix is never built. Pass 1 walks the upper triangle of square tiles
 (the distance is symmetric, so each tile serves its rows and its columns) and keeps the
 running minimum distance to another class. Pass 2 visits only same-class tiles, class by
-class, and counts the distances below d_o. Extra memory is O(block_size^2) with
-block_size <= N, and pass 2 costs about 2/C of pass 1 for C balanced classes.
+class, and counts the distances below d_o. Pass 2 costs about 2/C of pass 1 for C
+balanced classes.
+
+Memory. The tiles take O(block_size^2) with block_size <= N, plus O(N) for the running
+minima and counts. An in-memory input (numpy or torch) is also converted once to the
+compute dtype and device, common offset removed: one N x D copy, so that tiles are views
+rather than per-tile copies. That copy is made only when it fits a quarter of the
+available memory (at most 4 GiB); otherwise tiles are converted one at a time. An h5py
+dataset is always streamed tile by tile.
 """
 
 from __future__ import annotations
