@@ -11,6 +11,8 @@ import pandas as pd
 
 from kstarlab.figures import plt
 
+MAX_LABELS = 20  # an embedding map with more entities names only its models
+
 
 def angle_length_scatter(
     features: pd.DataFrame, labels: np.ndarray, class_names: Sequence[str], title: str
@@ -106,7 +108,11 @@ def embedding_map(
     groups: Mapping[str, str] | None = None,
     title: str = "",
 ) -> Any:
-    """Entities on their 2-D map, linked by the minimum spanning tree."""
+    """Entities on their 2-D map, linked by the minimum spanning tree.
+
+    Up to ``MAX_LABELS`` entities are all named; beyond that only the ``model`` group is,
+    so that the labels stay legible.
+    """
     fig, ax = plt.subplots(figsize=(6, 5))
     xy = coords[["x", "y"]].to_numpy()
     for i, j, _ in tree:
@@ -114,9 +120,22 @@ def embedding_map(
     kinds = [groups.get(n, "") if groups else "" for n in coords.index]
     for kind in sorted(set(kinds)):
         sel = np.array([k == kind for k in kinds])
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=40, zorder=2, label=kind or None)
-    for name, (x, y) in zip(coords.index, xy, strict=True):
-        ax.annotate(str(name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        big = kind == "model"
+        ax.scatter(
+            xy[sel, 0], xy[sel, 1], s=70 if big else 40, zorder=3 if big else 2, label=kind or None
+        )
+    label_all = len(coords) <= MAX_LABELS
+    for name, kind, (x, y) in zip(coords.index, kinds, xy, strict=True):
+        if label_all or kind == "model":
+            ax.annotate(
+                str(name),
+                (x, y),
+                fontsize=7 if label_all else 9,
+                fontweight="normal" if label_all else "bold",
+                xytext=(3, 3),
+                textcoords="offset points",
+                zorder=4,
+            )
     if groups:
         ax.legend(fontsize=8, frameon=False)
     ax.set_title(title)
