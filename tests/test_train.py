@@ -128,6 +128,10 @@ def test_invalid_regimes_and_styles():
         TrainConfig("mlp", epochs=0).resolved()
     with pytest.raises(InputError, match="eps must be in"):
         TrainConfig("mlp", "adversarial", eps=0.0).resolved()
+    # Every (arch, regime) pair has default epochs.
+    for arch in ("resnet", "vit", "mlp"):
+        for regime in ("standard", "adversarial", "stylized", "standard+stylized"):
+            assert TrainConfig(arch, regime).resolved().epochs >= 1
     # The stylized regimes take a style-fda transform, by default one random image per sample.
     assert TrainConfig("mlp").resolved().style is None
     for regime in ("stylized", "standard+stylized"):
