@@ -395,6 +395,19 @@ def test_cli_error_paths(capsys, tmp_path):
     assert err == (
         "error: unknown regime 'sin'; available: standard, adversarial, stylized, standard+stylized"
     )
+    err = cli_error(
+        capsys,
+        ["train", "--arch", "mlp", "--style", "style-fda-china", "--out", str(tmp_path / "m.pt")],
+    )
+    assert err == (
+        "error: style 'style-fda-china' applies only to the regimes stylized, "
+        "standard+stylized, not 'standard'"
+    )
+    err = cli_error(
+        capsys,
+        ["train", "--arch", "mlp", "--regime", "stylized", "--style", "noise-0.1", *out],
+    )
+    assert "the stylized regimes take the weight-free style-fda" in err
     assert not (tmp_path / "m.pt").exists()
     assert not (tmp_path / "o.h5").exists()
 

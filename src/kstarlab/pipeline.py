@@ -225,7 +225,7 @@ def canonical(value: Any) -> Any:
 # The library modules each stage's jobs execute. A job's params include a hash of their
 # code (`code_hash`), so editing the library reruns exactly the stages it affects.
 STAGE_MODULES = {
-    "train": ("train.py", "models", "data.py", "io.py"),
+    "train": ("train.py", "models", "data.py", "io.py", "perturb"),
     "extract": (
         "extract.py",
         "layers.py",

@@ -19,7 +19,15 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     )
     cmd.add_argument("--arch", required=True, help="zoo architecture: resnet, vit or mlp")
     cmd.add_argument(
-        "--regime", default="standard", help="standard or adversarial (L∞ PGD training)"
+        "--regime",
+        default="standard",
+        help="standard, adversarial (L∞ PGD training), stylized (style-fda images only) or "
+        "standard+stylized (clean and stylized images)",
+    )
+    cmd.add_argument(
+        "--style",
+        help="stylized regimes: the style-fda transform of the training images "
+        "(default style-fda-random: one shipped style image drawn per sample)",
     )
     cmd.add_argument("--out", required=True, metavar="MODEL.pt", help="checkpoint path")
     cmd.add_argument("--epochs", type=positive_int, help="epochs (default per arch and regime)")
@@ -53,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         arch=args.arch,
         regime=args.regime,
+        style=args.style,
         epochs=args.epochs,
         seed=args.seed,
         split_seed=args.split_seed,
