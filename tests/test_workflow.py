@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import sys
@@ -11,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from system import REPO, SMOKE, chromium, run, snakemake, tool
+from system import REPO, SMOKE, chromium, planned_jobs, run, snakemake, tool
 
 
 def smoke_grid():
@@ -149,10 +151,22 @@ def _placeholder_paper_config(tmp_path: Path) -> Path:
     return out
 
 
-def _job_count(output: str) -> int:
-    match = re.search(r"^total\s+(\d+)$", output, flags=re.M)
+def _job_count(output: str, rule: str = "total") -> int:
+    """The count of ``rule`` (``total``: all jobs) in a ``--quiet rules`` job table."""
+    match = re.search(rf"^{rule}\s+(\d+)$", output, flags=re.M)
+    if rule != "total" and match is None:
+        return 0
     assert match, output[-2000:]
     return int(match.group(1))
+
+
+def _pretrained_in_use(cfg: dict) -> set[str]:
+    """Models an enabled study (or the geometry) uses whose weights are a file or an enum."""
+    used = {m for s in cfg["studies"].values() if s.get("enabled", True) for m in s["models"]}
+    if (cfg.get("geometry") or {}).get("enabled"):
+        used |= set(cfg["geometry"]["models"])
+    models = cfg["models"]
+    return {m for m in used if "regime" not in models[m] and models[m].get("weights")}
 
 
 @pytest.mark.parametrize("which", ["config", "paper"])
@@ -165,6 +179,70 @@ def test_dry_run_builds_the_dag(which, tmp_path, capsys):
     with capsys.disabled():
         print(f"\n{which}: {jobs} jobs planned")
     assert jobs > (700 if which == "paper" else 100)
+    pretrained = _pretrained_in_use(yaml.safe_load(config.read_text()))
+    assert len(pretrained) == (10 if which == "paper" else 0)
+    assert _job_count(out.stdout, "weights_card") == len(pretrained)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _job_block(output: str, rule: str, output_file: str) -> str:
+    """The ``snakemake -n`` listing of the job of ``rule`` that makes ``output_file``."""
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
+        if block.startswith(f"rule {rule}:") and f"output: {output_file}" in block:
+            return block
+    raise AssertionError(f"no {rule} job for {output_file} in\n{output[-3000:]}")
+
+
+def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
+    import os
+
+    import torch
+    import torchvision
+
+    weights = tmp_path / "weights" / "r18.pt"
+    weights.parent.mkdir()
+
+    def save(seed: int) -> None:
+        torch.manual_seed(seed)  # a random-init ResNet-18 with a 10-class head (digits)
+        torch.save(torchvision.models.resnet18(num_classes=10).state_dict(), weights)
+
+    save(0)
+    cfg = {
+        "dataset": {"name": "digits"},
+        "models": {"r18": {"arch": "resnet18", "weights": str(weights)}},
+        "studies": {
+            "s": {
+                "models": ["r18"],
+                "layers": ["avgpool"],
+                "transforms": ["clean"],
+                "metrics": ["euclidean"],
+                "classes": ["0", "1"],
+            }
+        },
+    }
+    config = tmp_path / "r18.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    card = "results/models/r18.weights.json"
+    latents = "results/latents/r18/clean.h5"
+    snakemake("--cores", "1", card, workdir=tmp_path, configfile=config)
+    assert json.loads((tmp_path / card).read_text())["sha256"] == sha256(weights)
+
+    before = snakemake("-n", workdir=tmp_path, configfile=config).stdout
+    assert ("weights_card", card) not in planned_jobs(before)
+    assert f"input: {card}" in _job_block(before, "extract", latents)
+
+    save(1)  # other bytes at the same path, and a modification time after the card's
+    stamp = (tmp_path / card).stat().st_mtime + 10
+    os.utime(weights, (stamp, stamp))
+    after = snakemake("-n", workdir=tmp_path, configfile=config).stdout
+    planned = planned_jobs(after)
+    assert ("weights_card", card) in planned
+    assert f"Updated input files: {weights}" in _job_block(after, "weights_card", card)
+    assert f"Input files updated by another job: {card}" in _job_block(after, "extract", latents)
+    assert {"extract", "kstar", "kstar_summary", "study_tables"} <= {r for r, _ in planned}
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from kstarlab.pipeline import (
     corruption_transforms,
     dataset_samples,
     job_resources,
+    looks_like_path,
     make_plan,
     metric_args,
     transform_family,
@@ -77,6 +78,31 @@ def is_trained_here(name):
     return "regime" in model_entry(name)
 
 
+# kstarlab.models.registry.NO_WEIGHTS (not imported: the registry imports torch).
+NO_WEIGHTS = ("none", "random", "")
+
+
+def is_pretrained(name):
+    """A model whose weights are a file path or a torchvision enum (it gets a weights card)."""
+    weights = model_entry(name).get("weights")
+    return (
+        not is_trained_here(name)
+        and isinstance(weights, str)
+        and weights.strip().lower() not in NO_WEIGHTS
+    )
+
+
+def weights_card_path(name):
+    return f"results/models/{name}.weights.json"
+
+
+def weights_input(wildcards):
+    """The weights path itself: a replaced file reruns its card and all downstream.
+    Nothing for a torchvision enum: only the job resolves its hub file (with torch)."""
+    weights = model_entry(wildcards.model)["weights"]
+    return weights if looks_like_path(weights) else []
+
+
 def train_params(wildcards):
     entry = model_entry(wildcards.model)
     keys = ("arch", "regime", "epochs", "lr", "eps", "pgd_steps", "style")
@@ -91,9 +117,12 @@ def train_params(wildcards):
 
 
 def model_input(wildcards):
-    """The trained checkpoint of a zoo model; nothing for file or hub weights."""
+    """The trained checkpoint of a zoo model, the weights card of a pretrained one (jobs
+    read the weights through `model_params`); nothing for a random initialisation."""
     if is_trained_here(wildcards.model):
         return f"results/models/{wildcards.model}.pt"
+    if is_pretrained(wildcards.model):
+        return weights_card_path(wildcards.model)
     return []
 
 

@@ -7,7 +7,8 @@ rule dvc_data:
         "results/data/dataset.json",
 
 
-# Every zoo model declared under `models:`, used by a study or not: the stage reads no study.
+# Every zoo model and the weights card of every pretrained model declared under `models:`,
+# used by a study or not: the stage reads no study.
 rule dvc_models:
     input:
         [
@@ -16,6 +17,7 @@ rule dvc_models:
             if is_trained_here(name)
             for ext in ("pt", "json")
         ],
+        [weights_card_path(name) for name in config["models"] if is_pretrained(name)],
 
 
 rule dvc_latents:

@@ -22,3 +22,35 @@ rule train_model:
         device=config["device"],
     script:
         "../scripts/train.py"
+
+
+# The weights of a pretrained model, recorded without loading them: the file they resolve
+# to (a path, or the torch hub cache file of a torchvision enum), its size and SHA-256. A
+# weights path is the card's input, so replacing the file reruns the card and, through
+# model_input, the model's extractions and geometry.
+rule weights_card:
+    input:
+        weights=weights_input,
+    output:
+        weights_card_path("{model}"),
+    log:
+        f"{LOGS}/weights_card/{{model}}.log",
+    benchmark:
+        f"{BENCH}/weights_card/{{model}}.tsv"
+    group:
+        tiny_group("aggregate", "aggregate")
+    conda:
+        "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
+    params:
+        code=CODE["extract"],
+        model=model_params,
+    script:
+        "../scripts/weights_card.py"
+
+
+# results/models/<name>.weights.json also matches train_model's {model}.json.
+ruleorder: weights_card > train_model
