@@ -211,3 +211,12 @@ def test_standard_plus_stylized_trains_on_both(tmp_path):
     assert first.metadata["style"] == "style-fda-random"
     paths = [save_trained(r, tmp_path / f"{i}.pt")[0] for i, r in enumerate((first, second))]
     assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_robust_accuracy_is_measured_by_default_only_for_adversarial_models():
+    assert TrainConfig("mlp", "adversarial").resolved().eval_pgd_steps == 10
+    for regime in ("standard", "stylized", "standard+stylized"):
+        assert TrainConfig("mlp", regime).resolved().eval_pgd_steps == 0
+    assert TrainConfig("mlp", "standard", eval_pgd_steps=3).resolved().eval_pgd_steps == 3
+    with pytest.raises(InputError, match="eval_pgd_steps must be a non-negative integer"):
+        TrainConfig("mlp", eval_pgd_steps=-1).resolved()

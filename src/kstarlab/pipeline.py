@@ -441,8 +441,10 @@ class Cost:
     gpu: bool = False  # uses the GPU when the config's device is CUDA
 
 
+# Training runs on one torch thread (kstarlab.train: its bytes then do not depend on the
+# core count), so a train job takes one core and two models train side by side on two.
 COSTS = {
-    "train": Cost(threads=2, mem_mb=(2000, 200), runtime=(10, 10, 0), gpu=True),
+    "train": Cost(threads=1, mem_mb=(2000, 200), runtime=(10, 10, 0), gpu=True),
     "extract": Cost(threads=1, mem_mb=(2000, 20), runtime=(10, 2, 0), gpu=True),
     "kstar": Cost(threads=1, mem_mb=(1500, 100), runtime=(10, 0.5, 0.05)),
     "geometry": Cost(threads=1, mem_mb=(2000, 100), runtime=(15, 3, 0.02)),

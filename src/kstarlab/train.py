@@ -90,7 +90,9 @@ class TrainConfig:
     eps: float = 8 / 255
     pgd_steps: int = 3
     eps_warmup: float = 0.3
-    eval_pgd_steps: int = 10  # 0 skips the robust-accuracy evaluation
+    # PGD steps of the robust-accuracy test; None: 10 for adversarial models, else 0 (skip:
+    # standard models score about 0, and the workflow's PGD study measures them anyway).
+    eval_pgd_steps: int | None = None
     threads: int = 1
     style: str | None = None  # stylized regimes: a style-fda transform (default DEFAULT_STYLE)
 
@@ -115,7 +117,20 @@ class TrainConfig:
             if not (0 <= self.eps_warmup <= 1):
                 raise InputError(f"eps_warmup must be in [0, 1], got {self.eps_warmup!r}")
         style = check_style(self.regime, self.style)
-        return TrainConfig(**{**asdict(self), "epochs": epochs, "lr": lr, "style": style})
+        eval_steps = self.eval_pgd_steps
+        if eval_steps is None:
+            eval_steps = 10 if self.regime == "adversarial" else 0
+        if isinstance(eval_steps, bool) or not isinstance(eval_steps, int) or eval_steps < 0:
+            raise InputError(f"eval_pgd_steps must be a non-negative integer, got {eval_steps!r}")
+        return TrainConfig(
+            **{
+                **asdict(self),
+                "epochs": epochs,
+                "lr": lr,
+                "style": style,
+                "eval_pgd_steps": eval_steps,
+            }
+        )
 
 
 @dataclass

@@ -38,7 +38,10 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     cmd.add_argument("--eps", type=_fraction, default=8 / 255, help="L∞ radius, e.g. 8/255")
     cmd.add_argument("--pgd-steps", type=positive_int, default=3, help="PGD steps in training")
     cmd.add_argument(
-        "--eval-pgd-steps", type=int, default=10, help="PGD steps of the robust test (0: skip)"
+        "--eval-pgd-steps",
+        type=int,
+        help="PGD steps of the robust-accuracy test (0: skip; default 10 for adversarial "
+        "models, else 0)",
     )
     cmd.add_argument("--threads", type=positive_int, default=1, help="torch threads (1)")
     cmd.set_defaults(func=run)
