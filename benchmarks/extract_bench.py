@@ -96,6 +96,9 @@ def main(argv=None) -> int:
     parser.add_argument("--compression", default="lzf", choices=("gzip", "lzf", "none"))
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--cases", default="resnet50,zoo", help="comma-separated: resnet50, zoo (both by default)"
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -105,26 +108,34 @@ def main(argv=None) -> int:
     images = torch.rand(args.images, 3, 224, 224, generator=generator)
     labels = torch.randint(0, 1000, (args.images,), generator=generator).tolist()
     random_set = ImageData("random", TensorImages(images, labels), [str(i) for i in range(1000)])
-    rows = [
-        run_case(
-            "resnet50",
-            load_model("resnet50"),
-            random_set,
-            ["logit", "avgpool", "stage4.block3.conv3"],
-            args.batch_size,
-            args.repeats,
-            args.compression,
-        ),
-        run_case(
-            "zoo resnet (digits)",
-            load_model("resnet"),
-            load_digits("test"),
-            ["logit", "avgpool", "stage4.block2.conv2"],
-            args.batch_size,
-            max(args.repeats, 7),
-            args.compression,
-        ),
-    ]
+    cases = set(args.cases.split(","))
+    if not cases <= {"resnet50", "zoo"}:
+        parser.error(f"--cases: unknown case in {args.cases!r}; use resnet50, zoo")
+    rows = []
+    if "resnet50" in cases:
+        rows.append(
+            run_case(
+                "resnet50",
+                load_model("resnet50"),
+                random_set,
+                ["logit", "avgpool", "stage4.block3.conv3"],
+                args.batch_size,
+                args.repeats,
+                args.compression,
+            )
+        )
+    if "zoo" in cases:
+        rows.append(
+            run_case(
+                "zoo resnet (digits)",
+                load_model("resnet"),
+                load_digits("test"),
+                ["logit", "avgpool", "stage4.block2.conv2"],
+                args.batch_size,
+                max(args.repeats, 7),
+                args.compression,
+            )
+        )
     print()
     print("medians; target: extraction / forward ≤ 1.15")
     print(
