@@ -46,7 +46,9 @@ def digits():
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory, resnet, digits):
     path = tmp_path_factory.mktemp("extract") / "resnet" / "clean.h5"
-    result = extract(resnet, digits, LAYERS, path, batch_size=100, pool=["stage1"])
+    result = extract(
+        resnet, digits, LAYERS, path, batch_size=100, pool=["stage1"], compression="lzf"
+    )
     return path, result
 
 
@@ -139,7 +141,7 @@ def test_schema_field_by_field(extracted, resnet, digits):
 def test_same_inputs_give_the_same_bytes(extracted, resnet, digits, tmp_path):
     path, _ = extracted
     again = tmp_path / "again.h5"
-    extract(resnet, digits, LAYERS, again, batch_size=100, pool=["stage1"])
+    extract(resnet, digits, LAYERS, again, batch_size=100, pool=["stage1"], compression="lzf")
     assert sha(again) == sha(path)
 
 
@@ -153,6 +155,28 @@ def test_kstar_cli_reads_the_extracted_file(extracted, capsys, tmp_path):
         expected = kstar_values(f["latents/avgpool"][()], f["labels"][()])
     got = np.loadtxt(per_sample, delimiter=",", skiprows=1, usecols=2)
     np.testing.assert_allclose(got, expected)
+
+
+def test_auto_compression_compresses_only_where_lzf_pays(resnet, digits, tmp_path):
+    """The default: lzf for sparse (post-ReLU) maps, no filter for dense float layers,
+    where lzf saves about a fifth at nine times the write cost; the values are the same."""
+    from kstarlab.extract import lzf_pays
+
+    rng = np.random.default_rng(0)
+    assert not lzf_pays(rng.standard_normal((64, 512)).astype(np.float32))
+    sparse = np.maximum(rng.standard_normal((64, 512)), 0).astype(np.float32)
+    sparse[:, ::2] = 0
+    assert lzf_pays(sparse) and not lzf_pays(np.empty((0, 4), np.float32))
+    layers = ["stage1", "stage4.block2.conv2"]  # a post-ReLU map, a pre-BN convolution
+    auto, lzf = tmp_path / "auto.h5", tmp_path / "lzf.h5"
+    extract(resnet, digits, layers, auto)
+    extract(resnet, digits, layers, lzf, compression="lzf")
+    with h5py.File(auto, "r") as a, h5py.File(lzf, "r") as b:
+        assert a.attrs["compression"] == "auto"
+        assert a["latents/stage1"].compression == "lzf" and a["latents/stage1"].shuffle
+        assert a["latents/stage4.block2.conv2"].compression is None
+        for name in layers:
+            np.testing.assert_array_equal(a["latents"][name][()], b["latents"][name][()])
 
 
 def test_float16_and_other_compressions(resnet, digits, tmp_path):

@@ -50,7 +50,13 @@ from kstarlab.transforms import Transform, resolve_transform
 SCHEMA_VERSION = 1
 CHUNK_BYTES = 1 << 20
 MAX_CHUNK_ROWS = 1024
-COMPRESSIONS = ("gzip", "lzf", "none")
+COMPRESSIONS = ("auto", "gzip", "lzf", "none")
+# "auto": lzf + shuffle where a trial on the first rows saves at least this share of the
+# bytes, else no filter. Dense float activations (pre-ReLU convolutions, logits) shrink by
+# about a fifth under lzf at nine times the cost of writing them raw; sparse post-ReLU
+# features shrink far more. Measured in docs/benchmarks.md (Extraction).
+AUTO_MIN_SAVING = 0.25
+AUTO_TRIAL_BYTES = 1 << 16
 
 
 @dataclass
@@ -79,7 +85,7 @@ def extract(
     float16: bool = False,
     pool: Sequence[str] = (),
     pool_above: int | None = None,
-    compression: str = "lzf",
+    compression: str = "auto",
     num_workers: int = 0,
     seed: int = 0,
     progress: bool = False,
@@ -136,7 +142,9 @@ def extract(
                 logits, features = capture(images)
             if not writers:
                 _check_outputs(data, logits.shape[1])
-                writers = _create_datasets(h5, n, logits.shape[1], features, capture, compression)
+                writers = _create_datasets(
+                    h5, n, logits.shape[1], features, capture, compression, logits.float().numpy()
+                )
             logits = logits.float()
             labels[row : row + b] = batch_labels.numpy()
             predictions[row : row + b] = predict(logits, data.output_groups).numpy()
@@ -286,10 +294,33 @@ def chunk_rows(n: int, width: int, itemsize: int) -> int:
     return max(1, min(rows, n))
 
 
+def lzf_pays(rows: np.ndarray) -> bool:
+    """Whether lzf + shuffle saves at least `AUTO_MIN_SAVING` of the bytes of ``rows``
+    (a trial on its first `AUTO_TRIAL_BYTES`, in an in-memory HDF5 file)."""
+    rows = np.ascontiguousarray(rows)
+    if rows.size == 0:
+        return False
+    take = max(1, AUTO_TRIAL_BYTES // max(1, rows.shape[1] * rows.itemsize))
+    trial = rows[:take]
+    with h5py.File(f"kstarlab-trial-{id(trial)}", "w", driver="core", backing_store=False) as h5:
+        ds = h5.create_dataset("x", data=trial, chunks=trial.shape, compression="lzf", shuffle=True)
+        stored = ds.id.get_storage_size()
+    return stored <= (1 - AUTO_MIN_SAVING) * trial.nbytes
+
+
 def _create(
-    h5: h5py.File | h5py.Group, name: str, n: int, width: int, dtype: Any, compression: str
+    h5: h5py.File | h5py.Group,
+    name: str,
+    n: int,
+    width: int,
+    dtype: Any,
+    compression: str,
+    sample: np.ndarray | None = None,
 ) -> h5py.Dataset:
     itemsize = np.dtype(dtype).itemsize
+    if compression == "auto":
+        pays = sample is not None and lzf_pays(np.asarray(sample, dtype=dtype))
+        compression = "lzf" if pays else "none"
     options: dict[str, Any] = {}
     if compression == "gzip":
         options = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
@@ -312,13 +343,20 @@ def _create_datasets(
     features: dict[str, torch.Tensor],
     capture: LayerCapture,
     compression: str,
+    logits: np.ndarray | None = None,
 ) -> dict[str, _RowWriter]:
-    writers = {"/logits": _RowWriter(_create(h5, "logits", n, num_outputs, "<f4", compression))}
+    writers = {
+        "/logits": _RowWriter(
+            _create(h5, "logits", n, num_outputs, "<f4", compression, sample=logits)
+        )
+    }
     group = h5.create_group("latents", track_order=True)
     for ref in capture.refs:
         value = features[ref.name]
         dtype = "<f2" if value.dtype == torch.float16 else "<f4"
-        ds = _create(group, ref.name, n, int(value.shape[1]), dtype, compression)
+        ds = _create(
+            group, ref.name, n, int(value.shape[1]), dtype, compression, sample=value.numpy()
+        )
         ds.attrs["original_shape"] = np.asarray(capture.shapes[ref.name], dtype=np.int64)
         ds.attrs["pooling"] = capture.pooling[ref.name]
         ds.attrs["target"] = ref.target or "output"
@@ -390,7 +428,7 @@ def write_embeddings(
     *,
     layer: str = "embedding",
     float16: bool = False,
-    compression: str = "lzf",
+    compression: str = "auto",
     block_rows: int = 4096,
 ) -> Path:
     """Copy bring-your-own latents (``X``, ``y``, optional ``predictions``) into the schema.
@@ -406,7 +444,8 @@ def write_embeddings(
     with open_embeddings(source) as emb, atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
         n, d = (int(s) for s in emb.X.shape)
         group = h5.create_group("latents")
-        ds = _create(group, layer, n, d, "<f2" if float16 else "<f4", compression)
+        sample = np.asarray(emb.X[: min(n, block_rows)])
+        ds = _create(group, layer, n, d, "<f2" if float16 else "<f4", compression, sample)
         ds.attrs["original_shape"] = np.asarray([d], dtype=np.int64)
         ds.attrs["pooling"] = "none"
         ds.attrs["target"] = "X"
