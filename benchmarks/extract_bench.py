@@ -10,8 +10,8 @@ is the steadier measure of the work extraction adds; wall time is what a user wa
 - ``zoo resnet``: the zoo ResNet (random weights) on the 540 digits test images, layers
   ``logit, avgpool, stage4.block2.conv2``.
 
-Extraction includes the DataLoader, hooks, copies, compression (lzf + shuffle, the
-default) and the atomic HDF5 write. Target: extraction adds at most 15% to the forward
+Extraction includes the DataLoader, hooks, copies, compression (``auto`` by default, as
+the workflow: lzf + shuffle only for the layers where it pays) and the atomic HDF5 write. Target: extraction adds at most 15% to the forward
 time. Run: ``.venv/bin/python benchmarks/extract_bench.py``.
 """
 
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--images", type=int, default=512, help="resnet50 images")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--compression", default="lzf", choices=("gzip", "lzf", "none"))
+    parser.add_argument("--compression", default="auto", choices=("auto", "gzip", "lzf", "none"))
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument(
