@@ -238,7 +238,19 @@ STAGE_MODULES = {
     "kstar": ("kstar.py", "_rows.py", "summary.py", "io.py"),
     "tables": ("tables.py", "summary.py"),
     "figures": ("kstar_plots.py", "figures.py"),
-    "geometry": ("geometry", "models", "data.py", "io.py", "figures.py", "tables.py"),
+    "geometry": (
+        "geometry",
+        "models",
+        "data.py",
+        "io.py",
+        "figures.py",
+        "tables.py",
+        # the corruptions are extracted inside the geometry job
+        "extract.py",
+        "layers.py",
+        "transforms.py",
+        "perturb",
+    ),
 }
 
 
@@ -330,8 +342,8 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
                 raise InputError(
                     f"config: geometry.models: model {model!r} is not defined under 'models'"
                 )
-            for transform in ["clean", *corruption_transforms(geometry)]:
-                layers.setdefault((model, transform), set()).add(geometry.get("layer", "avgpool"))
+            corruption_transforms(geometry)  # checked here; extracted inside geometry jobs
+            layers.setdefault((model, "clean"), set()).add(geometry.get("layer", "avgpool"))
         plan.geometry_models = geo_models
     used = {m for m, _ in layers}
     check_models({m: models[m] for m in used})

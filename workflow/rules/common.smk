@@ -200,13 +200,8 @@ def study_figures(name):
 
 
 def geometry_inputs(wildcards):
-    geo = config["geometry"]
     return {
         "clean": f"results/latents/{wildcards.model}/clean.h5",
-        "corrupted": [
-            f"results/latents/{wildcards.model}/{t}.h5"
-            for t in corruption_transforms(geo)
-        ],
         "model": model_input(wildcards),
     }
 

@@ -9,6 +9,5 @@ with jobs.job_log(sm.log[0]):
         sm.wildcards.model,
         sm.params.geometry,
         sm.input.clean,
-        list(sm.input.corrupted),
         dict(sm.output.items()),
     )
