@@ -145,6 +145,48 @@ def test_same_inputs_give_the_same_bytes(extracted, resnet, digits, tmp_path):
     assert sha(again) == sha(path)
 
 
+def test_explicit_cpu_device_gives_the_same_bytes_and_a_missing_gpu_one_line(
+    extracted, resnet, digits, tmp_path, capsys
+):
+    path, _ = extracted
+    again = tmp_path / "cpu.h5"
+    extract(
+        resnet,
+        digits,
+        LAYERS,
+        again,
+        batch_size=100,
+        pool=["stage1"],
+        compression="lzf",
+        device="cpu",
+    )
+    assert sha(again) == sha(path)
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the missing-device error cannot be shown")
+    with pytest.raises(InputError, match="torch finds no CUDA device"):
+        extract(resnet, digits, LAYERS, tmp_path / "gpu.h5", device="cuda")
+    assert not (tmp_path / "gpu.h5").exists()
+    code = main(
+        [
+            "extract",
+            "--dataset",
+            "digits",
+            "--model",
+            "mlp",
+            "--layers",
+            "logit",
+            "--out",
+            str(tmp_path / "cli.h5"),
+            "--device",
+            "cuda:0",
+        ]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ["error: device 'cuda:0' requested, but torch finds no CUDA device"]
+    with pytest.raises(InputError, match="invalid device 'tpu9'"):
+        extract(resnet, digits, LAYERS, tmp_path / "bad.h5", device="tpu9")
+
+
 def test_kstar_cli_reads_the_extracted_file(extracted, capsys, tmp_path):
     path, _ = extracted
     per_sample = tmp_path / "k.csv"

@@ -90,13 +90,16 @@ def extract(
     seed: int = 0,
     progress: bool = False,
     stop: Callable[[], bool] | None = None,
+    device: str | torch.device = "cpu",
 ) -> ExtractionResult:
     """Extract ``layers`` of ``model`` on ``data`` (after ``transform``) into HDF5 at ``out``.
 
     ``pool`` lists layers to average over space (conv) or tokens (ViT); ``pool_above``
     also averages every conv layer with more features than that. Layers are checked before
     any file is created. ``stop`` is polled after every batch; when it returns true the run
-    ends with KeyboardInterrupt and leaves no file.
+    ends with KeyboardInterrupt and leaves no file. ``device`` (e.g. ``"cuda"``) runs the
+    model and the transforms there; random draws stay on the CPU, so the images, and so the
+    file, do not depend on it beyond the device's floating-point rounding.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch size must be a positive integer, got {batch_size!r}")
@@ -105,6 +108,7 @@ def extract(
     n = len(data)
     if n == 0:
         raise InputError(f"dataset {data.name} is empty")
+    dev = _check_device(device)
     refs = resolve_layers(model.net, list(layers), model.name)
     tf = resolve_transform(transform, seed=seed)
     _check_input_size(model, data)
@@ -119,6 +123,7 @@ def extract(
     predictions = np.empty(n, dtype=np.int64)
     out = Path(out)
     model.module.eval()
+    model.module.to(dev)
     start = time.perf_counter()
     with (
         atomic_path(out) as tmp,
@@ -137,9 +142,11 @@ def extract(
         for images, batch_labels in _batches(data, batch_size, num_workers):
             b = int(images.shape[0])
             indices = torch.arange(row, row + b)
-            images = _apply(tf, images, batch_labels, indices, model)
+            images = _apply(tf, images.to(dev), batch_labels.to(dev), indices, model)
             with torch.inference_mode():
                 logits, features = capture(images)
+            logits = logits.cpu()
+            features = {name: value.cpu() for name, value in features.items()}
             if not writers:
                 _check_outputs(data, logits.shape[1])
                 writers = _create_datasets(
@@ -222,6 +229,16 @@ def _apply(
     if not isinstance(result, torch.Tensor) or result.shape != images.shape:
         raise InputError(f"transform {tf.name!r} must return images of shape {tuple(images.shape)}")
     return result.detach()
+
+
+def _check_device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"invalid device {device!r}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {str(device)!r} requested, but torch finds no CUDA device")
+    return dev
 
 
 def _check_input_size(model: LoadedModel, data: ImageData) -> None:

@@ -202,6 +202,7 @@ def extract(
         pool_above=ext.get("pool_above"),
         compression=ext["compression"],
         seed=settings["seed"],
+        device=device,
     )
     log.info(
         "extracted %s: accuracy %.4f, %.0f img/s", out, result.accuracy, result.images_per_second

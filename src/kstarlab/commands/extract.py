@@ -71,6 +71,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     out.add_argument("--workers", type=int, default=0, help="image-decoding worker processes")
     out.add_argument("--seed", type=int, default=0, help="seed of random init and transforms")
     out.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
+    out.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (cpu)")
     cmd.set_defaults(func=run)
 
 
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=args.progress,
             stop=terminated.is_set,
+            device=args.device,
         )
     shapes = ", ".join(f"{k} {list(v)}" for k, v in result.layer_shapes.items())
     print(
