@@ -46,3 +46,22 @@ def test_geometry_job_corruptions_equal_extract_jobs(tmp_path):
     # the robustness is the share of the two corruptions whose prediction stays correct
     assert set(np.round(samples["corruption_robustness"] * 2, 9)) <= {0.0, 1.0, 2.0}
     assert list(pd.read_csv(outputs["pruning"])["sparsity"]) == [0.0, 0.5, 0.9]
+
+    # geometry.corruption_jobs: the same numbers from extract jobs' files
+    files = [tmp_path / "c0.h5", reference]
+    _extract(CORRUPTIONS[0], files[0])
+    again = {k: str(tmp_path / f"{k}.again") for k in outputs}
+    jobs.geometry_model("mlp", settings, str(clean), again, corrupted=[str(f) for f in files])
+    assert _datasets(again["features"]) == _datasets(outputs["features"])
+    assert pd.read_csv(again["samples"]).equals(samples)
+
+
+def _datasets(path) -> dict[str, bytes]:
+    out = {}
+    with h5py.File(path) as h5:
+        h5.visititems(
+            lambda name, obj: (
+                out.__setitem__(name, obj[()].tobytes()) if isinstance(obj, h5py.Dataset) else None
+            )
+        )
+    return out

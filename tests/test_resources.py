@@ -83,3 +83,21 @@ def test_every_rule_declares_resources_and_cuda_requests_gpus(tmp_path):
             if "    script:" in block or "    shell:" in block:  # target-only rules run nothing
                 assert "    threads: threads_of(" in block, f"{path.name}: rule {block[:40]}"
                 assert "        runtime=resource(" in block, f"{path.name}: rule {block[:40]}"
+
+
+def test_a_model_is_evaluated_on_its_own_dataset():
+    from kstarlab.errors import InputError
+    from kstarlab.pipeline import dataset_of
+
+    main = {"name": "digits", "split": "test"}
+    other = {"name": "imagefolder", "root": "/data/16"}
+    config = {
+        "dataset": main,
+        "datasets": {"in16": other},
+        "models": {"a": {"arch": "mlp"}, "b": {"arch": "mlp", "dataset": "in16"}},
+    }
+    assert dataset_of(config, "a") is main
+    assert dataset_of(config, "b") is other
+    config["models"]["b"]["dataset"] = "in1k"
+    with pytest.raises(InputError, match=r"models\.b\.dataset: unknown dataset .in1k.*: in16"):
+        dataset_of(config, "b")

@@ -137,6 +137,8 @@ def _placeholder_paper_config(tmp_path: Path) -> Path:
         return str(target)
 
     cfg["dataset"]["root"] = place(cfg["dataset"]["root"], folder=True)
+    for dataset in cfg.get("datasets", {}).values():
+        dataset["root"] = place(dataset["root"], folder=True)
     for entry in cfg["models"].values():
         if "/" in entry.get("weights", ""):
             entry["weights"] = place(entry["weights"])
@@ -180,7 +182,8 @@ def test_dry_run_builds_the_dag(which, tmp_path, capsys):
         print(f"\n{which}: {jobs} jobs planned")
     assert jobs > (700 if which == "paper" else 100)
     pretrained = _pretrained_in_use(yaml.safe_load(config.read_text()))
-    assert len(pretrained) == (10 if which == "paper" else 0)
+    # paper: ten ImageNet models, each also on 16-class-ImageNet (a model entry per dataset)
+    assert len(pretrained) == (20 if which == "paper" else 0)
     assert _job_count(out.stdout, "weights_card") == len(pretrained)
 
 
@@ -275,6 +278,17 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
             lambda c: c["dataset"].update(name="imagefolder", root="/no/such/imagenet"),
             "dataset.root: folder not found: /no/such/imagenet",
         ),
+        (
+            lambda c: c["models"]["mlp"].update(dataset="in16"),
+            "models.mlp.dataset: unknown dataset 'in16' (defined under 'datasets': none)",
+        ),
+        (
+            lambda c: (
+                c.update(datasets={"in16": {"name": "imagefolder", "root": "/no/such/16"}}),
+                c["models"]["mlp"].update(dataset="in16"),
+            ),
+            "datasets.in16.root: folder not found: /no/such/16",
+        ),
     ],
     ids=[
         "unknown-model",
@@ -286,6 +300,8 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
         "unknown-layer",
         "unknown-arch",
         "missing-data",
+        "unknown-dataset",
+        "missing-named-data",
     ],
 )
 def test_bad_config_stops_before_any_job(edit, message, tmp_path):

@@ -400,13 +400,15 @@ def geometry_model(
     settings: Mapping[str, Any],
     clean: str,
     outputs: Mapping[str, str],
+    corrupted: Sequence[str] | None = None,
 ) -> None:
     """Features, corruption and pruning robustness of one model.
 
-    The corrupted images' features and predictions are extracted here, in this process,
-    to a scratch folder: robustness needs only the classifier's input under each
-    corruption, and one job instead of one per (model, corruption, severity) saves the
-    start-up of dozens of jobs. Per-sample seeds make them equal to an ``extract`` job's.
+    ``corrupted`` holds the latents of ``settings["corruptions"]``, in that order, when
+    extract jobs made them. Without it they are extracted here, in this process, to a
+    scratch folder: robustness needs only the classifier's input under each corruption,
+    and on small data one job instead of one per (model, corruption, severity) saves the
+    start-up of dozens of jobs. Per-sample seeds make both ways give the same numbers.
     """
     import tempfile
 
@@ -422,8 +424,13 @@ def geometry_model(
 
         images = torch.stack([data.dataset[i][0] for i in range(len(data))])
     with tempfile.TemporaryDirectory(prefix=f"kstarlab-geometry-{model_name}-") as scratch:
-        corrupted = {}
+        if corrupted is not None:
+            paths = dict(zip(settings["corruptions"], corrupted, strict=True))
+        else:
+            paths = {}
         for transform in settings["corruptions"]:
+            if transform in paths:
+                continue
             path = Path(scratch) / f"{transform}.h5"
             result = run_extract(
                 model,
@@ -436,12 +443,12 @@ def geometry_model(
                 seed=settings["seed"],
             )
             log.info("%s under %s: accuracy %.4f", model_name, transform, result.accuracy)
-            corrupted[transform] = path
+            paths[transform] = path
         analyse_model(
             model,
             images,
             clean,
-            corrupted,
+            paths,
             settings["layer"],
             settings["sparsities"],
             outputs["features"],

@@ -342,11 +342,16 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
                 raise InputError(
                     f"config: geometry.models: model {model!r} is not defined under 'models'"
                 )
-            corruption_transforms(geometry)  # checked here; extracted inside geometry jobs
-            layers.setdefault((model, "clean"), set()).add(geometry.get("layer", "avgpool"))
+            corrupted = corruption_transforms(geometry)
+            if not geometry.get("corruption_jobs", False):
+                corrupted = []  # extracted inside the model's geometry job
+            for transform in ["clean", *corrupted]:
+                layers.setdefault((model, transform), set()).add(geometry.get("layer", "avgpool"))
         plan.geometry_models = geo_models
     used = {m for m, _ in layers}
     check_models({m: models[m] for m in used})
+    for model in sorted(used):
+        dataset_of(config, model)  # an unknown dataset name stops here
     for study in studies.values():
         for model in study.models:
             for layer in study.layers:
@@ -370,22 +375,53 @@ def looks_like_path(value: str) -> bool:
     return "/" in value or "\\" in value or value.lower().endswith(WEIGHT_SUFFIXES)
 
 
+def dataset_of(config: Mapping[str, Any], model: str) -> Mapping[str, Any]:
+    """The dataset ``model`` is evaluated on: ``datasets.<its dataset>``, else ``dataset``."""
+    name = (config.get("models") or {}).get(model, {}).get("dataset")
+    if name is None:
+        return config.get("dataset") or {}
+    named = config.get("datasets") or {}
+    if name not in named:
+        known = ", ".join(sorted(named)) or "none"
+        raise InputError(
+            f"config: models.{model}.dataset: unknown dataset {name!r} "
+            f"(defined under 'datasets': {known})"
+        )
+    return named[name]
+
+
+def dataset_key(config: Mapping[str, Any], model: str) -> str:
+    """Where ``model``'s dataset is defined in the config, for messages."""
+    name = (config.get("models") or {}).get(model, {}).get("dataset")
+    return "dataset" if name is None else f"datasets.{name}"
+
+
+# kstarlab.data.BUILTIN_CLASS_MAPS (not imported: kstarlab.data imports torch).
+BUILTIN_CLASS_MAPS = ("imagenet16",)
+
+
 def check_paths(
     config: Mapping[str, Any], models: Iterable[str], transforms: Iterable[str]
 ) -> None:
     """Every data and weights file the planned jobs read exists, before any job runs."""
     from pathlib import Path
 
-    dataset = config.get("dataset") or {}
-    if dataset.get("name") == "imagefolder":
+    models = sorted(models)
+    datasets = {dataset_key(config, m): dataset_of(config, m) for m in models}
+    for where, dataset in sorted((datasets or {"dataset": config.get("dataset") or {}}).items()):
+        if dataset.get("name") != "imagefolder":
+            continue
         root = dataset.get("root")
         if not root:
-            raise InputError("config: dataset.root is required for dataset 'imagefolder'")
+            raise InputError(f"config: {where}.root is required for dataset 'imagefolder'")
         if not Path(root).is_dir():
-            raise InputError(f"config: dataset.root: folder not found: {root}")
+            raise InputError(f"config: {where}.root: folder not found: {root}")
         class_map = dataset.get("class_map")
-        if class_map and not Path(class_map).is_file():
-            raise InputError(f"config: dataset.class_map: file not found: {class_map}")
+        if class_map and class_map not in BUILTIN_CLASS_MAPS and not Path(class_map).is_file():
+            raise InputError(
+                f"config: {where}.class_map: file not found: {class_map} "
+                f"(or a built-in name: {', '.join(BUILTIN_CLASS_MAPS)})"
+            )
     for name in sorted(models):
         weights = config["models"][name].get("weights")
         if isinstance(weights, str) and looks_like_path(weights) and not Path(weights).is_file():

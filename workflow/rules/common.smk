@@ -13,6 +13,7 @@ from kstarlab.pipeline import (
     code_hash,
     COSTS,
     corruption_transforms,
+    dataset_of,
     dataset_samples,
     job_resources,
     looks_like_path,
@@ -127,7 +128,8 @@ def model_input(wildcards):
 
 
 def model_params(wildcards):
-    entry = dict(model_entry(wildcards.model))
+    """How to load the model (its dataset reaches the jobs through their settings)."""
+    entry = {k: v for k, v in model_entry(wildcards.model).items() if k != "dataset"}
     if is_trained_here(wildcards.model):
         entry = {
             "arch": entry["arch"],
@@ -145,7 +147,7 @@ def extract_params(wildcards):
         )
     out = {
         "layers": list(PLAN.extractions[key]),
-        "dataset": config["dataset"],
+        "dataset": dataset_of(config, wildcards.model),
         "extraction": config["extraction"],
         "seed": config["seed"],
     }
@@ -200,10 +202,18 @@ def study_figures(name):
 
 
 def geometry_inputs(wildcards):
-    return {
+    """The clean latents, and the corrupted ones when they are extract jobs of their own
+    (`geometry.corruption_jobs`); otherwise the geometry job extracts them itself."""
+    geo = config["geometry"]
+    inputs = {
         "clean": f"results/latents/{wildcards.model}/clean.h5",
         "model": model_input(wildcards),
     }
+    if geo["corruption_jobs"]:
+        inputs["corrupted"] = [
+            f"results/latents/{wildcards.model}/{t}.h5" for t in corruption_transforms(geo)
+        ]
+    return inputs
 
 
 def geometry_params(wildcards):
@@ -214,7 +224,7 @@ def geometry_params(wildcards):
             "corruptions": corruption_transforms(geo),
             "sparsities": geo["sparsities"],
             "model": model_params(wildcards),
-            "dataset": config["dataset"],
+            "dataset": dataset_of(config, wildcards.model),
             "batch_size": config["extraction"]["batch_size"],
             "seed": config["seed"],
         }
@@ -262,9 +272,11 @@ def resource(kind, name):
 
     def scaled(wildcards, attempt):
         split = "train" if kind == "train" else None
+        model = getattr(wildcards, "model", None)
+        dataset = config["dataset"] if model is None else dataset_of(config, model)
         return job_resources(
             kind,
-            dataset_samples(config["dataset"], split),
+            dataset_samples(dataset, split),
             cuda=CUDA,
             attempt=attempt,
             transform=getattr(wildcards, "transform", None),

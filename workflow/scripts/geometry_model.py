@@ -10,4 +10,5 @@ with jobs.job_log(sm.log[0]):
         sm.params.geometry,
         sm.input.clean,
         dict(sm.output.items()),
+        corrupted=list(sm.input.get("corrupted", [])) or None,
     )
