@@ -8,6 +8,11 @@ from that sample's seed and the caller's generator state restored afterwards.
 ``frost`` reads and resizes one of the package's six frost photographs on every call,
 which costs more than a small model's forward pass; `_frost` is the package's function
 with that decoded, resized photograph cached (same random draws, same bytes: tested).
+
+On small images the package's cost is per-image overhead, so the slow corruptions
+(``kstarlab.perturb.corrupt_batched.BATCHED``) run batched: same per-sample draws, the
+arithmetic done once for the batch, the package's bytes (tested). ``batched=False``
+keeps the per-image package calls (reference, benchmarks).
 """
 
 from __future__ import annotations
@@ -24,10 +29,21 @@ _SEEDED = ("glass_blur", "impulse_noise")  # functions that take a seed argument
 
 
 def corrupt(
-    images: torch.Tensor, name: str, severity: int, seeds: np.ndarray, label: str = "corrupt"
+    images: torch.Tensor,
+    name: str,
+    severity: int,
+    seeds: np.ndarray,
+    label: str = "corrupt",
+    *,
+    batched: bool = True,
 ) -> torch.Tensor:
-    """Corrupt every image with ``name`` at ``severity`` (1–5); returns float [0, 1]."""
+    """Corrupt every image with ``name`` at ``severity`` (1–5); returns float [0, 1].
+
+    ``batched`` uses the batched reimplementation where there is one (same bytes).
+    """
     from imagecorruptions import corrupt as ic_corrupt
+
+    from kstarlab.perturb.corrupt_batched import BATCHED, corrupt_batch
 
     n, channels, height, width = images.shape
     if height < MIN_SIZE or width < MIN_SIZE:
@@ -39,18 +55,22 @@ def corrupt(
         raise InputError(f"transform {label}: corruptions need 1 or 3 channels, got {channels}")
     pixels = (images.detach().cpu() * 255.0).round_().clamp_(0, 255).to(torch.uint8)
     pixels = pixels.permute(0, 2, 3, 1).numpy()
-    out = np.empty((n, height, width, 3), dtype=np.uint8)
+    row_seeds = [int(seed) & 0xFFFFFFFF for seed in seeds[:n]]
     saved = np.random.get_state()  # noqa: NPY002 - the package uses the legacy global RNG
     try:
-        for row in range(n):
-            seed = int(seeds[row]) & 0xFFFFFFFF
-            np.random.seed(seed)  # noqa: NPY002
-            kwargs = {"seed": seed} if name in _SEEDED else {}
-            image = pixels[row] if channels == 3 else np.repeat(pixels[row], 3, axis=2)
-            if name == "frost":
-                out[row] = np.uint8(_frost(image, severity))
-            else:
-                out[row] = ic_corrupt(image, severity=severity, corruption_name=name, **kwargs)
+        if batched and name in BATCHED:
+            rgb = pixels if channels == 3 else np.repeat(pixels, 3, axis=3)
+            out = corrupt_batch(np.ascontiguousarray(rgb), name, severity, row_seeds)
+        else:
+            out = np.empty((n, height, width, 3), dtype=np.uint8)
+            for row, seed in enumerate(row_seeds):
+                np.random.seed(seed)  # noqa: NPY002
+                kwargs = {"seed": seed} if name in _SEEDED else {}
+                image = pixels[row] if channels == 3 else np.repeat(pixels[row], 3, axis=2)
+                if name == "frost":
+                    out[row] = np.uint8(_frost(image, severity))
+                else:
+                    out[row] = ic_corrupt(image, severity=severity, corruption_name=name, **kwargs)
     finally:
         np.random.set_state(saved)  # noqa: NPY002
     result = torch.from_numpy(out).permute(0, 3, 1, 2).to(images.dtype).div_(255.0)
