@@ -6,22 +6,33 @@ small filter call per channel), not arithmetic. Each function here takes a whole
 (N×H×W×3 uint8) and the per-sample seeds, makes for every sample exactly the package's
 random draws from numpy's legacy global generator (seeded with that sample's seed, same
 calls, same order, same shapes), then does the deterministic arithmetic once for the
-batch with the package's dtypes and operation order. The caller saves and restores the
-global generator state.
+batch with the package's dtypes (float64 where it computes in float64) and operation
+order. The caller saves and restores the global generator state.
 
-Byte-equal to the package (tested on every severity, on digits and on a 48×40 RGB
-image): ``gaussian_blur``, ``glass_blur``, ``motion_blur``, ``zoom_blur``, ``snow``,
-``fog``, ``brightness``, ``saturate``, ``elastic_transform``, ``spatter``,
-``shot_noise``, ``jpeg_compression``. The bilinear zooms reproduce scipy's own formula
-(weights ``1 - t`` and ``1 - (1 - t)``, corner products ``value·w_y·w_x`` summed in
-scipy's order), the Gaussian filters are scipy's separable passes run along the image
-axes of the batch, and the pixel shuffle of ``glass_blur`` is the package's own numba
-function called per image with its own seed.
+All 13 are byte-equal to the package (tested on every severity on digits, random 32×32
+and 48×40 colour images; an ad-hoc sweep over 9 shapes from 32×33 to 64×48, colour and
+grey, 1,170 cases, found no differing byte): ``shot_noise``, ``gaussian_blur``,
+``glass_blur``, ``defocus_blur``, ``motion_blur``, ``zoom_blur``, ``snow``, ``fog``,
+``brightness``, ``saturate``, ``elastic_transform``, ``spatter``, ``jpeg_compression``.
+No tolerance is needed because nothing is approximated:
 
-``defocus_blur`` is within tolerance: OpenCV's ``filter2D`` with a 17×17 or 21×21 kernel
-filters through a DFT whose rounding depends on the image size, so filtering all images
-in one call (each padded with its own reflected border) moves a few float64 last bits;
-after the package's truncation to uint8 a value differs by at most 1, rarely.
+- bilinear zooms and ``map_coordinates`` follow scipy's C code: weights ``1 - t`` and
+  ``1 - (1 - t)``, corners summed as ``value·w_y·w_x`` in scipy's order, a zero where
+  rounding puts a zoom coordinate past the last pixel (mode ``constant``), reflected
+  coordinates and taps for ``reflect``; taps of weight 0 or 1 on the channel axis change
+  nothing, so planes give the package's values;
+- Gaussian filters are the same scipy separable passes, run along the image axes of the
+  batch; OpenCV calls (``filter2D`` over the batch with each image's own reflected
+  border, ``cvtColor`` on the stacked batch) are per-pixel identical;
+- ``glass_blur``'s numba pixel shuffle is emulated: numba seeds its MT19937 as numpy's
+  legacy ``seed`` does, and its ``randint`` keeps the low bits of each 32-bit output
+  with rejection; the shuffle is a sequence of pixel copies, replayed for all images at
+  once on an index table (no numba compilation, no per-image call);
+- ``jpeg_compression`` keeps PIL's encode/decode per image, without the wrapper's checks;
+  ``shot_noise`` and ``spatter`` keep their per-image Poisson draws and OpenCV edge chain.
+
+Grey batches (three equal channels, such as digits) run the channel-wise corruptions on
+one channel (`CHANNELWISE`): the package treats channels alike and independently there.
 """
 
 from __future__ import annotations
