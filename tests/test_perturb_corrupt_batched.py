@@ -96,3 +96,15 @@ def test_batch_size_and_global_state(name):
     seeds = sample_seeds(4, transform.name, rows)
     reference = corrupt(x, name, 3, seeds, batched=False)
     assert torch.equal(reference, full)
+
+
+def test_chunks_do_not_change_results(monkeypatch):
+    import kstarlab.perturb.corrupt_batched as module
+
+    x = np.concatenate([digits_uint8(3), rgb_uint8(2, 32, 32, seed=3)])
+    seeds = SEEDS[:5]
+    whole = {name: corrupt_batch(x.copy(), name, 2, seeds) for name in NAMES}
+    monkeypatch.setattr(module, "CHUNK", 2)  # chunks mixing grey and colour images
+    for name in NAMES:
+        assert np.array_equal(corrupt_batch(x.copy(), name, 2, seeds), whole[name]), name
+        assert np.array_equal(whole[name], package(x, name, 2, seeds)), name
