@@ -59,7 +59,9 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- helpers
 
 
-def _gaussian(x: np.ndarray, sigma: Sequence[float], mode: str, truncate: float = 4.0):
+def _gaussian(
+    x: np.ndarray, sigma: Sequence[float], mode: str, truncate: float = 4.0
+) -> np.ndarray:
     """skimage ``gaussian`` (per image) as one scipy call over the batch (axis 0 sigma 0)."""
     from scipy.ndimage import gaussian_filter
 
