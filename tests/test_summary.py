@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import kstarlab.summary
 from kstarlab import kstar_summary, kstar_values, pattern_averages
 from kstarlab.summary import classify_pattern
 
@@ -94,7 +98,7 @@ def test_classify_pattern_thresholds(skew, pattern):
 )
 def test_summary_uses_exact_thresholds(monkeypatch, skew, pattern):
     """Through kstar_summary: a class whose skew is exactly ±0.5 is Overlapped."""
-    monkeypatch.setattr(scipy.stats, "skew", lambda v, bias=True: skew)
+    monkeypatch.setattr(kstarlab.summary, "_skew", lambda v: skew)
     k = np.array([0.25, 0.5, 0.75, 1.0, 0.5, 1.0])
     y = np.array([0, 0, 0, 0, 1, 1])
     summary = kstar_summary(k, y)
@@ -209,3 +213,35 @@ def test_summary_rejects_bad_input():
         kstar_summary(np.array([1.0, 1.0]), np.array([0, 1]), class_names=["a"])
     with pytest.raises(ValueError, match="lacks column"):
         pattern_averages(pd.DataFrame({"mean": [1.0]}))
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_subnormal=False),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_own_skew_has_the_bytes_of_scipy(values):
+    from kstarlab.summary import _skew
+
+    v = np.asarray(values, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's precision-loss warning
+        expected = float(scipy.stats.skew(v, bias=True))
+    got = _skew(v)
+    assert (np.isnan(got) and np.isnan(expected)) or got == expected
+
+
+def test_own_skew_on_k_star_like_values():
+    from kstarlab.summary import _skew
+
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 17, 54, 1000):
+        v = rng.integers(1, n + 1, size=n) / n  # k* values: multiples of 1/n in [1/n, 1]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            expected = float(scipy.stats.skew(v, bias=True))
+        assert _skew(v) == expected or (np.isnan(_skew(v)) and np.isnan(expected))
+    assert np.isnan(_skew(np.full(7, 0.25)))
