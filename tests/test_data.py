@@ -7,10 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from sklearn.datasets import load_digits as sk_load_digits
 
 from kstarlab.data import (
+    digits_arrays,
     digits_split,
     load_dataset,
     load_digits,
@@ -156,3 +159,45 @@ def test_embeddings_npz_and_h5(tmp_path):
     np.savez(tmp_path / "bad3d.npz", X=X.reshape(12, 5, 1), y=y)
     with pytest.raises(InputError, match="X must be 2-D"), open_embeddings(tmp_path / "bad3d.npz"):
         pass
+
+
+def test_digits_equal_scikit_learns_loader_and_split():
+    from sklearn.model_selection import train_test_split
+
+    images, labels, names = digits_arrays()
+    sk = sk_load_digits()
+    np.testing.assert_array_equal(labels, sk.target)
+    assert names == [str(n) for n in sk.target_names]
+    pixels = torch.from_numpy(sk.images.astype(np.float32) / 16.0).unsqueeze(1)
+    up = torch.nn.functional.interpolate(pixels, size=(32, 32), mode="bilinear")
+    assert torch.equal(images, up.clamp(0, 1).repeat(1, 3, 1, 1))
+    index = np.arange(labels.size)
+    for seed in (0, 1, 7, 123):
+        train, test = train_test_split(index, test_size=0.3, stratify=labels, random_state=seed)
+        assert [a.tolist() for a in digits_split(labels, seed)] == [
+            sorted(train.tolist()),
+            sorted(test.tolist()),
+        ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    counts=st.lists(st.integers(min_value=2, max_value=30), min_size=2, max_size=8),
+    fraction=st.sampled_from([0.2, 0.25, 0.3, 0.5]),
+    seed=st.integers(min_value=0, max_value=2**31 - 1),
+)
+def test_stratified_split_equals_scikit_learn(counts, fraction, seed):
+    from sklearn.model_selection import train_test_split
+
+    from kstarlab.split import stratified_split
+
+    labels = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)), counts))
+    index = np.arange(labels.size)
+    try:
+        expected = train_test_split(index, test_size=fraction, stratify=labels, random_state=seed)
+    except ValueError:
+        with pytest.raises(ValueError, match="cannot stratify"):
+            stratified_split(labels, fraction, seed)
+        return
+    got = stratified_split(labels, fraction, seed)
+    assert [g.tolist() for g in got] == [e.tolist() for e in expected]

@@ -100,25 +100,45 @@ def load_dataset(
 
 def digits_arrays(size: int = DIGITS_SIZE) -> tuple[torch.Tensor, np.ndarray, list[str]]:
     """All 1,797 digits as (N, 3, size, size) float32 in [0, 1], labels and class names."""
-    from sklearn.datasets import load_digits as sk_load_digits
-
-    digits = sk_load_digits()
-    pixels = torch.from_numpy(digits.images.astype(np.float32) / 16.0).unsqueeze(1)
+    pixels_8x8, target = _digits_table()
+    pixels = torch.from_numpy(pixels_8x8.astype(np.float32) / 16.0).unsqueeze(1)
     up = torch.nn.functional.interpolate(
         pixels, size=(size, size), mode="bilinear", align_corners=False
     )
     images = up.clamp_(0.0, 1.0).repeat(1, 3, 1, 1).contiguous()
-    return images, digits.target.astype(np.int64), [str(n) for n in digits.target_names]
+    return images, target, [str(n) for n in range(10)]
+
+
+def _digits_table() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits: (1797, 8, 8) float64 pixels 0–16 and int64 labels.
+
+    Read from the CSV file scikit-learn ships, as ``sklearn.datasets.load_digits`` reads
+    it, without importing scikit-learn (about a second per job); through scikit-learn
+    when the file is not where it keeps it.
+    """
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                table = np.loadtxt(fh, delimiter=",")
+            return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    digits = sk_load_digits()
+    return digits.images, digits.target.astype(np.int64)
 
 
 def digits_split(labels: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted train and test indices of a stratified split with 30% test, fixed by ``seed``."""
-    from sklearn.model_selection import train_test_split
+    """Sorted train and test indices of a stratified split with 30% test, fixed by ``seed``
+    (scikit-learn's ``train_test_split(..., stratify=labels)``, see `kstarlab.split`)."""
+    from kstarlab.split import stratified_split
 
-    index = np.arange(labels.size)
-    train, test = train_test_split(
-        index, test_size=DIGITS_TEST_FRACTION, stratify=labels, random_state=seed
-    )
+    train, test = stratified_split(labels, DIGITS_TEST_FRACTION, seed)
     return np.sort(train), np.sort(test)
 
 
