@@ -225,13 +225,14 @@ def canonical(value: Any) -> Any:
 # The library modules each stage's jobs execute. A job's params include a hash of their
 # code (`code_hash`), so editing the library reruns exactly the stages it affects.
 STAGE_MODULES = {
-    "train": ("train.py", "models", "data.py", "io.py", "perturb"),
+    "train": ("train.py", "models", "data.py", "split.py", "io.py", "perturb"),
     "extract": (
         "extract.py",
         "layers.py",
         "transforms.py",
         "models",
         "data.py",
+        "split.py",
         "perturb",
         "io.py",
     ),
@@ -242,6 +243,7 @@ STAGE_MODULES = {
         "geometry",
         "models",
         "data.py",
+        "split.py",
         "io.py",
         "figures.py",
         "tables.py",
