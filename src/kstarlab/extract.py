@@ -123,7 +123,8 @@ def extract(
     predictions = np.empty(n, dtype=np.int64)
     out = Path(out)
     model.module.eval()
-    model.module.to(dev)
+    if any(t.device != dev for t in (*model.module.parameters(), *model.module.buffers())):
+        model.module.to(dev)
     start = time.perf_counter()
     with (
         atomic_path(out) as tmp,
