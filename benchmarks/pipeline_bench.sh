@@ -63,7 +63,7 @@ wall = end - start
 rows = []
 for tsv in sorted((work / "results/benchmarks").rglob("*.tsv")):
     frame = pd.read_csv(tsv, sep="\t")
-    rule = tsv.relative_to(work / "results/benchmarks").parts[0]
+    rule = tsv.relative_to(work / "results/benchmarks").parts[0].removesuffix(".tsv")
     rows.append((rule, float(frame["s"].iloc[-1]), float(frame["cpu_time"].iloc[-1])))
 jobs = pd.DataFrame(rows, columns=["rule", "s", "cpu"])
 job_seconds = jobs["s"].sum()
