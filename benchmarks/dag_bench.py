@@ -48,6 +48,8 @@ def placeholder_config(folder: Path) -> Path:
         return str(target)
 
     cfg["dataset"]["root"] = place(cfg["dataset"]["root"], is_folder=True)
+    for dataset in cfg.get("datasets", {}).values():
+        dataset["root"] = place(dataset["root"], is_folder=True)
     for entry in cfg["models"].values():
         if "/" in entry.get("weights", ""):
             entry["weights"] = place(entry["weights"])
