@@ -85,6 +85,8 @@ def test_training_is_deterministic_through_the_cli(tmp_path, capsys):
             "--out",
             str(out),
         ]
+        if run == "b":
+            argv += ["--device", "cpu"]  # explicit: the same bytes as the default
         assert main(argv) == 0
         assert "mlp/adversarial: 2 epochs, test accuracy" in capsys.readouterr().out
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
@@ -220,3 +222,15 @@ def test_robust_accuracy_is_measured_by_default_only_for_adversarial_models():
     assert TrainConfig("mlp", "standard", eval_pgd_steps=3).resolved().eval_pgd_steps == 3
     with pytest.raises(InputError, match="eval_pgd_steps must be a non-negative integer"):
         TrainConfig("mlp", eval_pgd_steps=-1).resolved()
+
+
+def test_training_on_a_missing_gpu_is_one_line(tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the missing-device error cannot be shown")
+    with pytest.raises(InputError, match="torch finds no CUDA device"):
+        train_zoo(TrainConfig(arch="mlp", epochs=1), device="cuda")
+    out = tmp_path / "mlp.pt"
+    code = main(["train", "--arch", "mlp", "--epochs", "1", "--out", str(out), "--device", "cuda"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ["error: device 'cuda' requested, but torch finds no CUDA device"]
+    assert not out.exists()

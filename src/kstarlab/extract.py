@@ -41,6 +41,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from kstarlab.data import ImageData, TensorImages
+from kstarlab.device import resolve_device
 from kstarlab.errors import InputError
 from kstarlab.io import atomic_path
 from kstarlab.layers import LayerCapture, resolve_layers
@@ -108,7 +109,7 @@ def extract(
     n = len(data)
     if n == 0:
         raise InputError(f"dataset {data.name} is empty")
-    dev = _check_device(device)
+    dev = resolve_device(device)
     refs = resolve_layers(model.net, list(layers), model.name)
     tf = resolve_transform(transform, seed=seed)
     _check_input_size(model, data)
@@ -230,16 +231,6 @@ def _apply(
     if not isinstance(result, torch.Tensor) or result.shape != images.shape:
         raise InputError(f"transform {tf.name!r} must return images of shape {tuple(images.shape)}")
     return result.detach()
-
-
-def _check_device(device: str | torch.device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"invalid device {device!r}: {exc}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {str(device)!r} requested, but torch finds no CUDA device")
-    return dev
 
 
 def _check_input_size(model: LoadedModel, data: ImageData) -> None:

@@ -157,9 +157,7 @@ def train(
     """Train one zoo model and save its checkpoint and metadata."""
     from kstarlab.train import TrainConfig, save_trained, train_zoo
 
-    if device != "cpu":
-        log.warning("zoo training runs on the CPU; device %r applies to extraction and k*", device)
-    result = train_zoo(TrainConfig(**settings), progress=progress)
+    result = train_zoo(TrainConfig(**settings), device=device, progress=progress)
     save_trained(result, out_model)
     log.info("trained %s: %s", out_model, json.dumps(result.metadata, default=str))
 

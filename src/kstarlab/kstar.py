@@ -39,6 +39,7 @@ import torch
 from tqdm.auto import tqdm
 
 from kstarlab._rows import RowSource, as_row_source
+from kstarlab.device import resolve_device
 from kstarlab.errors import InputError
 
 METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine")
@@ -82,7 +83,7 @@ def kstar_values(
     numpy array of shape (N,): float64 in [1/n_c, 1] if ``normalize`` else int64 >= 1.
     """
     torch_dtype = _check_dtype(dtype)
-    dev = _check_device(device)
+    dev = resolve_device(device)
     metric, p = _check_metric(metric, p)
     source = as_row_source(X, torch_dtype, dev)
     labels = _check_labels(y, source.n)
@@ -119,16 +120,6 @@ def _check_dtype(dtype: Any) -> torch.dtype:
     if isinstance(dtype, str) and dtype in DTYPES:
         return DTYPES[dtype]
     raise InputError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
-
-
-def _check_device(device: Any) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"invalid device {device!r}: {exc}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} requested, but torch finds no CUDA device")
-    return dev
 
 
 def _check_metric(metric: Any, p: Any) -> tuple[str, float | None]:

@@ -225,9 +225,10 @@ def canonical(value: Any) -> Any:
 # The library modules each stage's jobs execute. A job's params include a hash of their
 # code (`code_hash`), so editing the library reruns exactly the stages it affects.
 STAGE_MODULES = {
-    "train": ("train.py", "models", "data.py", "split.py", "io.py", "perturb"),
+    "train": ("train.py", "device.py", "models", "data.py", "split.py", "io.py", "perturb"),
     "extract": (
         "extract.py",
+        "device.py",
         "layers.py",
         "transforms.py",
         "models",
@@ -236,7 +237,7 @@ STAGE_MODULES = {
         "perturb",
         "io.py",
     ),
-    "kstar": ("kstar.py", "_rows.py", "summary.py", "io.py"),
+    "kstar": ("kstar.py", "device.py", "_rows.py", "summary.py", "io.py"),
     "tables": ("tables.py", "summary.py"),
     "figures": ("kstar_plots.py", "figures.py"),
     "geometry": (
@@ -249,6 +250,7 @@ STAGE_MODULES = {
         "tables.py",
         # the corruptions are extracted inside the geometry job
         "extract.py",
+        "device.py",
         "layers.py",
         "transforms.py",
         "perturb",

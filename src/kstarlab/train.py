@@ -43,6 +43,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from kstarlab.data import load_digits
+from kstarlab.device import resolve_device
 from kstarlab.errors import InputError
 from kstarlab.io import atomic_write
 from kstarlab.models.checkpoints import file_sha256
@@ -239,6 +240,7 @@ def pgd_linf(
     """
     step_size = 2.5 * eps / steps if step_size is None else step_size
     noise = torch.rand(images.shape, generator=generator, dtype=images.dtype) * 2 - 1
+    noise = noise.to(images.device)  # drawn on the CPU: the same start on any device
     adv = (images + eps * noise).clamp(0, 1)
     for _ in range(steps):
         adv.requires_grad_(True)
@@ -253,12 +255,13 @@ def pgd_linf(
 def accuracy(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 256
 ) -> float:
-    """Fraction of ``images`` classified as ``labels`` (eval mode)."""
+    """Fraction of ``images`` classified as ``labels`` (eval mode, on the model's device)."""
     model.eval()
+    dev = _device_of(model)
     correct = 0
     with torch.inference_mode():
         for lo in range(0, images.shape[0], batch):
-            pred = model(images[lo : lo + batch]).argmax(dim=1)
+            pred = model(images[lo : lo + batch].to(dev)).argmax(dim=1).cpu()
             correct += int((pred == labels[lo : lo + batch]).sum())
     return correct / images.shape[0]
 
@@ -275,24 +278,37 @@ def robust_accuracy(
 ) -> float:
     """Accuracy under L∞ PGD with ``steps`` steps (eval mode, seeded random start)."""
     model.eval()
+    dev = _device_of(model)
     generator = torch.Generator().manual_seed(seed)
     correct = 0
     for lo in range(0, images.shape[0], batch):
-        x, y = images[lo : lo + batch], labels[lo : lo + batch]
+        x, y = images[lo : lo + batch].to(dev), labels[lo : lo + batch].to(dev)
         adv = pgd_linf(model, x, y, eps=eps, steps=steps, generator=generator)
         with torch.inference_mode():
             correct += int((model(adv).argmax(dim=1) == y).sum())
     return correct / images.shape[0]
 
 
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
 def train_zoo(
-    config: TrainConfig, *, progress: bool = False, stop: Callable[[], bool] | None = None
+    config: TrainConfig,
+    *,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train one zoo model on the digits train split and evaluate it on the test split.
 
-    ``stop`` is polled after every batch; when it returns true, KeyboardInterrupt ends the run.
+    ``device`` (e.g. ``"cuda"``) runs the training there; the initial weights, the batch
+    order and the PGD starts are drawn on the CPU, and the bytes are reproducible on the
+    CPU. ``stop`` is polled after every batch; when it returns true, KeyboardInterrupt
+    ends the run.
     """
     cfg = config.resolved()
+    dev = resolve_device(device)
     train = load_digits("train", seed=cfg.split_seed)
     test = load_digits("test", seed=cfg.split_seed)
     x_train, y_train = train.dataset.images, torch.from_numpy(train.labels)
@@ -303,7 +319,7 @@ def train_zoo(
     start_training = time.perf_counter()
     with deterministic(cfg.seed, cfg.threads):
         net = build_zoo_model(cfg.arch, num_classes=len(train.class_names))
-        model = Classifier(net, ZOO_PREPROCESSING.mean, ZOO_PREPROCESSING.std)
+        model = Classifier(net, ZOO_PREPROCESSING.mean, ZOO_PREPROCESSING.std).to(dev)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps_per_epoch = math.ceil(x_fit.shape[0] / cfg.batch_size)
         schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -319,7 +335,7 @@ def train_zoo(
             permutation = torch.randperm(x_fit.shape[0], generator=order)
             for lo in range(0, x_fit.shape[0], cfg.batch_size):
                 idx = permutation[lo : lo + cfg.batch_size]
-                x, y = x_fit[idx], y_fit[idx]
+                x, y = x_fit[idx].to(dev), y_fit[idx].to(dev)
                 if cfg.regime == "adversarial":
                     ramp = min(1.0, (step + 1) / max(1.0, cfg.eps_warmup * total_steps))
                     model.eval()
@@ -363,6 +379,7 @@ def train_zoo(
         if cfg.eval_pgd_steps > 0
         else "not measured",
         "dataset": "digits",
+        "device": dev.type,
         "split_seed": cfg.split_seed,
         "n_train": int(x_train.shape[0]),
         "n_test": int(x_test.shape[0]),
@@ -377,7 +394,7 @@ def train_zoo(
         "stylize_seconds": stylize_seconds,
         "total_seconds": time.perf_counter() - start,
     }
-    return TrainResult(net=net.eval(), metadata={**metadata, **timing})
+    return TrainResult(net=net.cpu().eval(), metadata={**metadata, **timing})
 
 
 def save_trained(result: TrainResult, out: str | Path) -> tuple[Path, Path]:

@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         "models, else 0)",
     )
     cmd.add_argument("--threads", type=positive_int, default=1, help="torch threads (1)")
+    cmd.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (cpu)")
     cmd.set_defaults(func=run)
 
 
@@ -76,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
     ).resolved()
     with terminate_as_interrupt() as terminated:
-        result = train_zoo(config, progress=args.progress, stop=terminated.is_set)
+        result = train_zoo(
+            config, device=args.device, progress=args.progress, stop=terminated.is_set
+        )
         checkpoint, meta = save_trained(result, args.out)
     m = result.metadata
     print(
