@@ -166,8 +166,8 @@ def test_explicit_cpu_device_gives_the_same_bytes_and_a_missing_gpu_one_line(
     with pytest.raises(InputError, match="torch finds no CUDA device"):
         extract(resnet, digits, LAYERS, tmp_path / "gpu.h5", device="cuda")
     assert not (tmp_path / "gpu.h5").exists()
-    argv = "extract --dataset digits --model mlp --layers logit --device cuda:0".split()
-    code = main([*argv, "--out", str(tmp_path / "cli.h5")])
+    argv = ["extract", "--dataset", "digits", "--model", "mlp", "--layers", "logit"]
+    code = main([*argv, "--device", "cuda:0", "--out", str(tmp_path / "cli.h5")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err == ["error: device 'cuda:0' requested, but torch finds no CUDA device"]
     with pytest.raises(InputError, match="invalid device 'tpu9'"):
