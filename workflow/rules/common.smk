@@ -211,7 +211,8 @@ def geometry_inputs(wildcards):
     }
     if geo["corruption_jobs"]:
         inputs["corrupted"] = [
-            f"results/latents/{wildcards.model}/{t}.h5" for t in corruption_transforms(geo)
+            f"results/latents/{wildcards.model}/{t}.h5"
+            for t in corruption_transforms(geo)
         ]
     return inputs
 
