@@ -28,13 +28,13 @@ from torch.utils.data import Dataset
 
 from kstarlab.errors import InputError
 from kstarlab.io import Latents, open_latents
+from kstarlab.resources import BUILTIN_CLASS_MAPS
 
 DATASETS = ("digits", "imagefolder", "embeddings")
 SPLITS = ("train", "test", "all")
 DIGITS_SIZE = 32
 DIGITS_TEST_FRACTION = 0.3
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
-BUILTIN_CLASS_MAPS = {"imagenet16": "imagenet16_class_map.json"}
 
 
 @dataclass

@@ -422,13 +422,10 @@ def geometry_model(
 
         images = torch.stack([data.dataset[i][0] for i in range(len(data))])
     with tempfile.TemporaryDirectory(prefix=f"kstarlab-geometry-{model_name}-") as scratch:
+        paths = {}
         if corrupted is not None:
             paths = dict(zip(settings["corruptions"], corrupted, strict=True))
-        else:
-            paths = {}
-        for transform in settings["corruptions"]:
-            if transform in paths:
-                continue
+        for transform in (t for t in settings["corruptions"] if t not in paths):
             path = Path(scratch) / f"{transform}.h5"
             result = run_extract(
                 model,

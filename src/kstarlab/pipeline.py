@@ -379,9 +379,13 @@ def looks_like_path(value: str) -> bool:
     return "/" in value or "\\" in value or value.lower().endswith(WEIGHT_SUFFIXES)
 
 
+def _dataset_name(config: Mapping[str, Any], model: str) -> str | None:
+    return (config.get("models") or {}).get(model, {}).get("dataset")
+
+
 def dataset_of(config: Mapping[str, Any], model: str) -> Mapping[str, Any]:
     """The dataset ``model`` is evaluated on: ``datasets.<its dataset>``, else ``dataset``."""
-    name = (config.get("models") or {}).get(model, {}).get("dataset")
+    name = _dataset_name(config, model)
     if name is None:
         return config.get("dataset") or {}
     named = config.get("datasets") or {}
@@ -396,12 +400,8 @@ def dataset_of(config: Mapping[str, Any], model: str) -> Mapping[str, Any]:
 
 def dataset_key(config: Mapping[str, Any], model: str) -> str:
     """Where ``model``'s dataset is defined in the config, for messages."""
-    name = (config.get("models") or {}).get(model, {}).get("dataset")
+    name = _dataset_name(config, model)
     return "dataset" if name is None else f"datasets.{name}"
-
-
-# kstarlab.data.BUILTIN_CLASS_MAPS (not imported: kstarlab.data imports torch).
-BUILTIN_CLASS_MAPS = ("imagenet16",)
 
 
 def check_paths(
@@ -409,6 +409,8 @@ def check_paths(
 ) -> None:
     """Every data and weights file the planned jobs read exists, before any job runs."""
     from pathlib import Path
+
+    from kstarlab.resources import BUILTIN_CLASS_MAPS
 
     models = sorted(models)
     datasets = {dataset_key(config, m): dataset_of(config, m) for m in models}

@@ -92,7 +92,7 @@ def kstar_summary(
         members = labels == label
         v = values[members]
         constant = bool(np.all(v == v[0]))
-        skew = np.nan if constant else float(_skew(v))
+        skew = np.nan if constant else _skew(v)
         row: dict[str, Any] = {
             "class": class_names[int(label)] if class_names is not None else label,
             "n": int(v.size),
@@ -147,8 +147,7 @@ def _skew(values: np.ndarray) -> float:
     mean = np.mean(a, keepdims=True)
     d = a - mean
     m2 = np.mean(d**2)
-    s = d.copy()
-    s = s**2
+    s = d**2
     s *= d
     m3 = np.mean(s)
     with np.errstate(all="ignore"):
