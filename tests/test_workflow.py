@@ -349,3 +349,30 @@ def test_workflow_start_up_imports_neither_torch_nor_scipy():
     )
     out = run([sys.executable, "-c", code]).stdout.split("\n")
     assert out[:2] == ["[]", "True"]
+
+
+def test_architectures_row_is_the_layer_studys_logit_row(smoke_run):
+    """The paper's own consistency: Table I's ResNet-50 row is Table III's "Logit Layer" row
+    (and Table II's counts are Table IV's logit counts). In the smoke run the architectures
+    study (logit by default) and the layer study must agree per class, byte for byte."""
+    tables = smoke_run / "results/tables"
+
+    def rows(name):
+        """The header lines and each row's text after its index, as the job wrote them."""
+        lines = (tables / f"{name}.csv").read_text().splitlines()
+        # pandas writes a two-level header, then one line naming the index
+        start = next(
+            i for i, line in enumerate(lines) if line.split(",", 1)[0] in ("model", "layer")
+        )
+        header = [line.split(",", 1)[1] for line in lines[:start]]
+        return header, {line.split(",", 1)[0]: line.split(",", 1)[1] for line in lines[start + 1 :]}
+
+    arch_header, arch = rows("architectures")
+    layer_header, layers = rows("layers")
+    assert arch_header == layer_header
+    assert set(layers) == {"avgpool", "logit"}
+    assert arch["mlp"] == layers["logit"]
+    assert arch["mlp"] != layers["avgpool"]
+    _, arch_patterns = rows("architectures.patterns")
+    _, layer_patterns = rows("layers.patterns")
+    assert arch_patterns["mlp"] == layer_patterns["logit"]
