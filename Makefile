@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.kstarlab-installed
 
-.PHONY: setup run demo test lint bench clean repro push pull
+.PHONY: setup run docs demo test lint bench clean repro push pull
 
 setup: $(STAMP)
 
@@ -21,6 +21,10 @@ run: $(STAMP)
 	rm -f results/report.html
 	$(VENV)/bin/snakemake --report results/report.html
 	@echo "report: results/report.html"
+
+## The README's and docs' tables, figures and fingerprints, rebuilt from results/ (after make run).
+docs: $(STAMP)
+	$(PY) -m kstarlab.results_docs results
 
 ## The k* analysis of scikit-learn's digits in pixel space (no model, seconds).
 demo: $(STAMP)

@@ -1,0 +1,180 @@
+"""Write a finished run's results into the README and the docs: tables, figures, fingerprints.
+
+Every number and figure the README and ``docs/`` show comes from ``results/`` through this
+module (``make docs``), never by hand. A document marks each generated part with
+
+    <!-- generated: NAME -->
+    ...
+    <!-- end generated: NAME -->
+
+and :func:`update_docs` replaces what lies between the markers with the block ``NAME`` built
+from the results. Figures are copied to ``docs/img/`` under fixed names. The ``fingerprint``
+block records the SHA-256 of every zoo checkpoint and of ``results/kstar/summary.csv``, so a
+user can tell whether their run reproduced the one shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import shutil
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from kstarlab.errors import InputError
+from kstarlab.io import atomic_write
+
+#: Figures shown in the docs: results path -> docs/img name.
+FIGURES = {
+    "figures/architectures/distributions.png": "kstar-architectures.png",
+    "figures/noise/trend.png": "kstar-noise-trend.png",
+    "geometry/figures/angle_length.png": "geometry-angle-length.png",
+    "geometry/figures/margins.png": "geometry-margins.png",
+    "geometry/figures/embedding.png": "geometry-embedding.png",
+    "geometry/figures/corruption_similarity.png": "geometry-corruption-similarity.png",
+    "geometry/figures/accuracy_sparsity.png": "geometry-accuracy-sparsity.png",
+}
+
+#: The documents holding generated blocks, relative to the repository.
+DOCUMENTS = ("README.md", "docs/reproducing-the-papers.md", "docs/geometry.md")
+
+MARKER = re.compile(
+    r"(<!-- generated: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- end generated: (?P=name) -->)",
+    re.DOTALL,
+)
+
+
+def sha256(path: Path) -> str:
+    """The SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _study_tables(results: Path, study: str) -> str:
+    """The per-class and pattern-average tables of a study, as its job wrote them."""
+    path = results / "tables" / f"{study}.md"
+    if not path.is_file():
+        raise InputError(f"{path}: missing (run the workflow first: make run)")
+    text = path.read_text()
+    # Drop the study's own title and caption: the document gives its own context.
+    body = text.split("### ", 1)[1] if "### " in text else text
+    return "#### " + body.replace("\n### ", "\n#### ").strip() + "\n"
+
+
+def _fingerprint(results: Path) -> str:
+    files = [*sorted((results / "models").glob("*.pt")), results / "kstar" / "summary.csv"]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise InputError(f"{missing[0]}: missing (run the workflow first: make run)")
+    lines = ["| file | SHA-256 |", "|---|---|"]
+    lines += [f"| `{p.relative_to(results.parent)}` | `{sha256(p)}` |" for p in files]
+    return "\n".join(lines) + "\n"
+
+
+def _uncertain(results: Path) -> str:
+    """How many classes' patterns the bootstrap interval of γ leaves uncertain, per study."""
+    summary = pd.read_csv(results / "kstar" / "summary.csv", dtype={"class": str})
+    if "pattern_uncertain" not in summary.columns:
+        return "(this run's summary has no bootstrap intervals)\n"
+    uncertain = summary["pattern_uncertain"].astype(str).str.lower().isin(["true", "1"])
+    return (
+        f"{int(uncertain.sum())} of the run's {len(summary)} (model, layer, transform, metric, "
+        f"class) patterns have a 95% bootstrap interval of γ that crosses ±0.5.\n"
+    )
+
+
+def _correlations(results: Path) -> str:
+    path = results / "geometry" / "correlations.csv"
+    if not path.is_file():
+        raise InputError(f"{path}: missing (run the workflow first: make run)")
+    table = pd.read_csv(path)
+    table = table[table["feature"].isin(["angle", "length", "margin"])]
+    wide = table.pivot_table(
+        index=["robustness", "model"], columns="feature", values="pearson_r", sort=False
+    )
+    lines = ["| robustness | model | rc-angle | rc-l2 | rc-margin |", "|---|---|---|---|---|"]
+    for (robustness, model), row in wide.iterrows():
+        cells = [f"{row[f]:+.2f}".replace("-", "−") for f in ("angle", "length", "margin")]
+        lines.append(f"| {robustness} | {model} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
+BLOCKS: dict[str, Callable[[Path], str]] = {
+    "architectures-tables": lambda r: _study_tables(r, "architectures"),
+    "layers-tables": lambda r: _study_tables(r, "layers"),
+    "fingerprint": _fingerprint,
+    "uncertain": _uncertain,
+    "geometry-correlations": _correlations,
+}
+
+
+def fill(text: str, results: Path, where: str = "document") -> str:
+    """The text with every generated block rebuilt from ``results``."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name not in BLOCKS:
+            raise InputError(f"{where}: unknown generated block {name!r}; known: {sorted(BLOCKS)}")
+        return match[1] + BLOCKS[name](results) + match[4]
+
+    return MARKER.sub(replace, text)
+
+
+def update_docs(
+    results: str | Path, repo: str | Path = ".", documents: Iterable[str] = DOCUMENTS
+) -> list[Path]:
+    """Rebuild every generated block and figure of the docs from a finished run's results.
+
+    Returns the files written. Figures whose source the run did not make (a config without
+    that study) are left as they are, and so reported by name.
+    """
+    results, repo = Path(results), Path(repo)
+    if not results.is_dir():
+        raise InputError(f"{results}: no such results folder (run the workflow first: make run)")
+    written: list[Path] = []
+    for name in documents:
+        path = repo / name
+        if not path.is_file():
+            continue
+        text = path.read_text()
+        new = fill(text, results, where=name)
+        if new != text:
+            with atomic_write(path) as fh:
+                fh.write(new)
+            written.append(path)
+    for source, target in FIGURES.items():
+        if (results / source).is_file():
+            dest = repo / "docs" / "img" / target
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(results / source, dest)
+            written.append(dest)
+        else:
+            print(
+                f"note: {results / source} not in this run; docs/img/{target} kept", file=sys.stderr
+            )
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="?", default="results")
+    parser.add_argument("--repo", default=".")
+    args = parser.parse_args(argv)
+    try:
+        for path in update_docs(args.results, args.repo):
+            print(f"wrote {path}")
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""`make docs`: the README's and docs' results come from a run's files, never by hand."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kstarlab.errors import InputError
+from kstarlab.results_docs import BLOCKS, DOCUMENTS, MARKER, fill, main, update_docs
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def block(name: str, body: str = "stale\n") -> str:
+    return f"<!-- generated: {name} -->\n{body}<!-- end generated: {name} -->\n"
+
+
+def test_blocks_are_rebuilt_from_the_smoke_run(smoke_run, tmp_path):
+    results = smoke_run / "results"
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    text = "# doc\n\n" + block("architectures-tables") + "\nprose\n\n" + block("fingerprint")
+    text += block("layers-tables")
+    (repo / "README.md").write_text(text)
+    written = update_docs(results, repo)
+    out = (repo / "README.md").read_text()
+    assert repo / "README.md" in written
+    assert "stale" not in out and "prose" in out
+    # the tables are the study job's own Markdown, row for row
+    for study in ("architectures", "layers"):
+        rows = [
+            line
+            for line in (results / "tables" / f"{study}.md").read_text().splitlines()
+            if line.startswith("| ")
+        ]
+        assert rows and all(row in out for row in rows)
+    # the fingerprint is the SHA-256 of the checkpoint and the summary
+    for rel in ("models/mlp.pt", "kstar/summary.csv"):
+        digest = hashlib.sha256((results / rel).read_bytes()).hexdigest()
+        assert f"| `results/{rel}` | `{digest}` |" in out
+    # the figure is copied under its docs name
+    copied = repo / "docs/img/kstar-architectures.png"
+    assert copied.read_bytes() == (results / "figures/architectures/distributions.png").read_bytes()
+    # a second pass changes nothing
+    assert repo / "README.md" not in update_docs(results, repo)
+
+
+def test_correlation_block_is_the_csv_pivoted(tmp_path):
+    results = tmp_path / "results"
+    (results / "geometry").mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "model": ["m"] * 3,
+            "robustness": ["corruption"] * 3,
+            "feature": ["angle", "length", "margin"],
+            "pearson_r": [-0.6149, 0.3351, 0.0049],
+        }
+    ).to_csv(results / "geometry/correlations.csv", index=False)
+    out = fill(block("geometry-correlations"), results)
+    assert "| corruption | m | −0.61 | +0.34 | +0.00 |" in out
+
+
+def test_unknown_block_and_missing_results_are_one_line_errors(tmp_path, capsys):
+    with pytest.raises(InputError, match="unknown generated block 'nosuch'"):
+        fill(block("nosuch"), tmp_path)
+    with pytest.raises(InputError, match=r"tables/architectures\.md: missing"):
+        fill(block("architectures-tables"), tmp_path)
+    assert main([str(tmp_path / "absent")]) == 2
+    assert "no such results folder" in capsys.readouterr().err
+
+
+def test_the_repositorys_documents_have_only_known_well_formed_blocks():
+    names = []
+    for doc in DOCUMENTS:
+        path = REPO / doc
+        if not path.is_file():
+            continue
+        text = path.read_text()
+        opened = re.findall(r"<!-- generated: ([a-z0-9-]+) -->", text)
+        found = [m["name"] for m in MARKER.finditer(text)]
+        assert opened == found, f"{doc}: a generated block is not closed"
+        names += found
+    assert names, "the README shows no generated results"
+    assert set(names) <= set(BLOCKS)
+
+
+def test_the_docs_figures_exist():
+    from kstarlab.results_docs import FIGURES
+
+    for name in FIGURES.values():
+        assert (REPO / "docs/img" / name).is_file()
