@@ -68,6 +68,12 @@ def _study_tables(results: Path, study: str) -> str:
     return "#### " + body.replace("\n### ", "\n#### ").strip() + "\n"
 
 
+def _study_patterns(results: Path, study: str) -> str:
+    """Only the pattern-average table of a study (the README's short form)."""
+    text = _study_tables(results, study)
+    return "#### " + text.split("\n#### ", 1)[1] if "\n#### " in text else text
+
+
 def _fingerprint(results: Path) -> str:
     files = [*sorted((results / "models").glob("*.pt")), results / "kstar" / "summary.csv"]
     missing = [str(p) for p in files if not p.is_file()]
@@ -108,6 +114,7 @@ def _correlations(results: Path) -> str:
 
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "architectures-tables": lambda r: _study_tables(r, "architectures"),
+    "architectures-patterns": lambda r: _study_patterns(r, "architectures"),
     "layers-tables": lambda r: _study_tables(r, "layers"),
     "fingerprint": _fingerprint,
     "uncertain": _uncertain,
