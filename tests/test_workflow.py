@@ -321,7 +321,9 @@ def test_bad_config_stops_before_any_job(edit, message, tmp_path):
 def test_conda_env_pins_match_pyproject():
     import tomllib
 
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    deps = project["dependencies"] + extras["plots"] + extras["perturb"]
     env = yaml.safe_load((REPO / "envs/kstarlab.yaml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert sorted(p for p in pip if not p.startswith("-e")) == sorted(deps)

@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: jobs run on cluster nodes without a display
-
-import matplotlib.pyplot as plt
-
+from kstarlab.extras import require
 from kstarlab.io import atomic_path
+
+# No backend is forced here (that would break notebooks): matplotlib falls back to Agg
+# without a display, and workflow jobs set MPLBACKEND=Agg.
+plt = require("matplotlib.pyplot")
 
 # No timestamps or versions in the files, so the same data gives the same bytes.
 _METADATA = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ import pandas as pd
 
 from kstarlab.io import atomic_write, write_csv
 from kstarlab.tables import SUMMARY_COLUMNS
+
+# Jobs run on nodes without a display: plot to files (the library never forces a backend).
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 log = logging.getLogger("kstarlab")
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kstarlab.errors import InputError
+from kstarlab.extras import require
 from kstarlab.figures import plt
 from kstarlab.summary import PATTERNS
 
@@ -21,7 +22,7 @@ def distribution_plot(k: np.ndarray, y: np.ndarray, summary: pd.DataFrame, title
 
     ``summary`` is `kstar_summary`'s output for the same samples (index = label).
     """
-    import seaborn as sns
+    sns = require("seaborn")
 
     names = [str(c) for c in summary["class"]]
     label_to_name = dict(zip(summary.index, names, strict=True))
@@ -69,7 +70,7 @@ def project(X: np.ndarray, method: str, *, seed: int = 0) -> np.ndarray:
     if method == "umap":
         import warnings
 
-        import umap
+        umap = require("umap")
 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="umap")
@@ -102,7 +103,7 @@ def projection_figure(
         )
         keep = np.sort(keep)
         X, y, k = X[keep], y[keep], np.asarray(k)[keep]
-    import seaborn as sns
+    sns = require("seaborn")
 
     palette = sns.color_palette("tab10" if len(class_names) <= 10 else "husl", len(class_names))
     fig, axes = plt.subplots(1, len(methods) + 1, figsize=(3.2 * (len(methods) + 1), 3.4))
@@ -178,7 +179,7 @@ def distribution_grid(panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]]) 
     with ``class``, ``skew`` and ``pattern`` in label order). The skew and pattern of each
     class are written beside its boxen, as in the authors' figure.
     """
-    import seaborn as sns
+    sns = require("seaborn")
 
     if not panels:
         raise InputError("no k* results to plot")
@@ -219,7 +220,7 @@ def projection_rows(
     seed: int = 0,
 ) -> Any:
     """`projection_figure` for several latent spaces stacked as rows of one figure."""
-    import seaborn as sns
+    sns = require("seaborn")
 
     fig, axes = plt.subplots(
         len(rows),

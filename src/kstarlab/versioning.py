@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kstarlab.errors import InputError
+from kstarlab.extras import require
 
 ENV_REMOTE = "KSTARLAB_DVC_REMOTE"
 DEFAULT_CONFIG = "config/config.yaml"
@@ -98,9 +99,9 @@ def _quiet_dvc() -> Iterator[None]:
 
 def _repo(root: Path, override: dict[str, Any] | None = None) -> Any:
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-    from dvc.repo import Repo
+    repo_class = require("dvc.repo").Repo
 
-    return Repo(str(root), config=override or None)
+    return repo_class(str(root), config=override or None)
 
 
 def resolve_remote(root: Path, name: str | None = None) -> Remote:
@@ -245,7 +246,9 @@ def _snakemake() -> str:
     local = Path(sys.executable).parent / "snakemake"
     found = str(local) if local.exists() else shutil.which("snakemake")
     if not found:
-        raise InputError("snakemake is not installed in this environment: run `make setup`")
+        raise InputError(
+            "snakemake is not installed; install the extra: pip install 'kstarlab[workflow]'"
+        )
     return found
 
 

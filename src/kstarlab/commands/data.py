@@ -51,7 +51,9 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 def run(args: argparse.Namespace) -> int:
     from kstarlab import versioning
+    from kstarlab.extras import require
 
+    require("dvc")  # every action drives DVC: name the missing extra before anything else
     root = versioning.find_root()
     if args.action == "push":
         line = versioning.push(root, args.remote)

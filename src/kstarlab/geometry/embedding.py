@@ -21,6 +21,7 @@ import scipy.sparse.csgraph
 import scipy.spatial.distance
 
 from kstarlab.errors import InputError
+from kstarlab.extras import require
 
 EMBED_FEATURES = ("angle", "length", "margin")
 UMAP_MIN_ENTITIES = 5
@@ -91,7 +92,7 @@ def project_2d(distances: np.ndarray, *, seed: int = 0, method: str = "auto") ->
         return classical_mds(distances)
     if n < UMAP_MIN_ENTITIES:
         raise InputError(f"UMAP needs at least {UMAP_MIN_ENTITIES} entities, got {n}")
-    import umap  # heavy import (numba): only when used
+    umap = require("umap")  # heavy import (numba): only when used
 
     reducer = umap.UMAP(
         n_components=2,

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kstarlab.extras import require
 from kstarlab.figures import plt
 
 MAX_LABELS = 20  # an embedding map with more entities names only its models
@@ -18,7 +19,7 @@ def angle_length_scatter(
     features: pd.DataFrame, labels: np.ndarray, class_names: Sequence[str], title: str
 ) -> Any:
     """Angle against length, one colour per class; misclassified samples drawn as crosses."""
-    import seaborn as sns
+    sns = require("seaborn")
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     palette = sns.color_palette("tab10", n_colors=max(len(class_names), 1))
@@ -50,7 +51,7 @@ def angle_length_scatter(
 def angle_length_panels(frames: Mapping[str, pd.DataFrame], class_names: Sequence[str]) -> Any:
     """`angle_length_scatter` for several models side by side (columns label, angle,
     length, margin)."""
-    import seaborn as sns
+    sns = require("seaborn")
 
     names = list(frames)
     fig, axes = plt.subplots(
@@ -146,7 +147,7 @@ def embedding_map(
 
 def similarity_heatmap(distances: pd.DataFrame, order: Sequence[int], title: str = "") -> Any:
     """Benchmarks' distances as a heatmap, ordered by hierarchical clustering."""
-    import seaborn as sns
+    sns = require("seaborn")
 
     ordered = distances.iloc[list(order), list(order)]
     size = 2 + 0.35 * len(ordered)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from kstarlab.errors import InputError
+from kstarlab.extras import require
 
 MIN_SIZE = 32
 _SEEDED = ("glass_blur", "impulse_noise")  # functions that take a seed argument
@@ -41,7 +42,7 @@ def corrupt(
 
     ``batched`` uses the batched reimplementation where there is one (same bytes).
     """
-    from imagecorruptions import corrupt as ic_corrupt
+    ic_corrupt = require("imagecorruptions").corrupt
 
     from kstarlab.perturb.corrupt_batched import BATCHED, corrupt_batch
 

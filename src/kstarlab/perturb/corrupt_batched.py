@@ -45,6 +45,8 @@ from io import BytesIO
 
 import numpy as np
 
+from kstarlab.extras import require
+
 # The package draws from numpy's legacy global generator: so must we (same streams).
 # ruff: noqa: NPY002
 
@@ -131,7 +133,7 @@ def _motion_blur(x: np.ndarray, radius: int, sigma: float, angles: np.ndarray) -
     here a window of the edge-padded batch. The sum runs over the kernel taps in the
     package's order; an image whose shift left the frame stops there (weight 0 after).
     """
-    from imagecorruptions.corruptions import getMotionBlurKernel
+    getMotionBlurKernel = require("imagecorruptions.corruptions").getMotionBlurKernel
     from numpy.lib.stride_tricks import sliding_window_view
 
     width = radius * 2 + 1
@@ -566,7 +568,8 @@ def defocus_blur(x: np.ndarray, severity: int, seeds: Sequence[int]) -> np.ndarr
     and the package's cost was its per-image kernel, copies and PIL round trip, not these.
     """
     import cv2
-    from imagecorruptions.corruptions import disk
+
+    disk = require("imagecorruptions.corruptions").disk
 
     c = [(3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)][severity - 1]
     kernel = disk(radius=c[0], alias_blur=c[1])

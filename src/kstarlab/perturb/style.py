@@ -29,6 +29,7 @@ from torch import nn
 from torchvision.transforms.v2 import functional as F
 
 from kstarlab.errors import InputError
+from kstarlab.extras import require
 from kstarlab.perturb.spec import FDA_IMAGES, FDA_RANDOM
 
 # --------------------------------------------------------------------------- FDA proxy
@@ -46,9 +47,9 @@ def _load_style_image(name: str) -> torch.Tensor:
 
         array = load_sample_image(f"{name}.jpg")
     elif name in FDA_IMAGES:
-        import skimage.data
+        skimage_data = require("skimage.data")
 
-        array = getattr(skimage.data, name)()
+        array = getattr(skimage_data, name)()
     else:
         raise InputError(f"unknown style image {name!r}; available: {', '.join(FDA_IMAGES)}")
     array = np.asarray(array)
