@@ -481,3 +481,35 @@ def test_a_killed_writers_temporaries_are_removed_by_the_next_writer(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == sorted(
         p.name for p in others
     )
+
+
+def test_cli_writes_both_outputs_or_neither(tmp_path, capsys):
+    """`--out A --per-sample B` with B unwritable: exit 2 and nothing at A either."""
+    y = np.repeat(np.arange(3), 5)
+    X = np.arange(45, dtype=np.float64).reshape(15, 3)
+    src = write_npz(tmp_path / "latents.npz", X=X, y=y)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = tmp_path / "res" / "summary.csv"
+    status, _, err = run_cli(
+        ["kstar", src, "--out", out, "--per-sample", blocker / "samples.csv"], capsys
+    )
+    assert status == 2 and err.count("\n") == 1 and "cannot create output folder" in err
+    assert not out.exists()
+    assert list((tmp_path / "res").iterdir()) == []
+
+
+def test_atomic_paths_publish_all_or_none(tmp_path):
+    from kstarlab.io import atomic_paths
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    with pytest.raises(RuntimeError), atomic_paths(a, b) as (ta, tb):
+        ta.write_text("a")
+        raise RuntimeError("writing b failed")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_paths(a, b) as (ta, tb):
+        ta.write_text("a")
+        tb.write_text("b")
+        assert not a.exists() and not b.exists()
+    assert a.read_text() == "a" and b.read_text() == "b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]

@@ -180,10 +180,11 @@ def _publish(tmp: str | os.PathLike[str], path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], publish: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` for writers that need a file name (h5py, savefig).
 
-    The temporary file is renamed to ``path`` on success and removed on failure.
+    The temporary file is renamed to ``path`` on success (``publish=False``: left for the
+    caller to rename) and removed on failure.
     """
     path = Path(path)
     try:
@@ -199,11 +200,42 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        _publish(tmp, path)
+        if publish:
+            _publish(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
+    """Temporary paths for several outputs, renamed into place only when all were written.
+
+    A command with several outputs publishes every one or none: an exception while writing
+    the second leaves the first's path untouched too, and removes both temporaries.
+    """
+    targets = [Path(p) for p in paths]
+    with contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(_unpublished(path)) for path in targets]
+        yield temps
+    for tmp, path in zip(temps, targets, strict=True):
+        _publish(tmp, path)
+
+
+@contextlib.contextmanager
+def _unpublished(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path``; removed if the block fails, kept for publishing."""
+    with atomic_path(path, publish=False) as tmp:
+        yield tmp
+
+
+def write_csvs(frames: dict[str | os.PathLike[str], tuple[Any, dict[str, Any]]]) -> None:
+    """Write several DataFrames as CSV (``{path: (frame, to_csv kwargs)}``): all or none."""
+    with atomic_paths(*frames) as temps:
+        for tmp, (frame, kwargs) in zip(temps, frames.values(), strict=True):
+            with open(tmp, "w", newline="") as fh:
+                frame.to_csv(fh, **kwargs)
 
 
 def write_csv(frame: Any, path: str | os.PathLike[str], **kwargs: Any) -> None:

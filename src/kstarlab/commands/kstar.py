@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kstarlab.errors import InputError
-from kstarlab.io import open_latents, write_csv
+from kstarlab.io import open_latents, write_csvs
 from kstarlab.kstar import DTYPES, METRICS, kstar_values
 from kstarlab.summary import kstar_summary, pattern_averages
 
@@ -77,11 +77,13 @@ def run(args: argparse.Namespace) -> int:
         summary = kstar_summary(k, y, class_names=data.class_names, accuracy=correct)
     where = f"{args.input}" + (f" [{data.layer}]" if data.layer else "")
     print_report(summary, f"k* distribution of {where} ({args.metric}, {args.dtype})")
+    outputs = {}
     if args.out:
-        write_csv(summary, args.out, index=False)
+        outputs[args.out] = (summary, {"index": False})
     if args.per_sample:
         table = pd.DataFrame({"index": np.arange(y.size), "label": y, "kstar": k})
         if correct is not None:
             table["correct"] = correct
-        write_csv(table, args.per_sample, index=False)
+        outputs[args.per_sample] = (table, {"index": False})
+    write_csvs(outputs)  # both or neither
     return 0
