@@ -28,13 +28,13 @@ from torch.utils.data import Dataset
 
 from kstarlab.errors import InputError
 from kstarlab.io import Latents, open_latents
+from kstarlab.names import IMAGE_SUFFIXES
 from kstarlab.resources import BUILTIN_CLASS_MAPS
 
 DATASETS = ("digits", "imagefolder", "embeddings")
 SPLITS = ("train", "test", "all")
 DIGITS_SIZE = 32
 DIGITS_TEST_FRACTION = 0.3
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
 @dataclass
@@ -208,7 +208,7 @@ def load_imagefolder(
         found = sorted(
             p
             for p in (root / name).rglob("*")
-            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
         )
         if not found:
             raise InputError(f"class folder {root / name} holds no images")

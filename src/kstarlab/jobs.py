@@ -90,16 +90,16 @@ def weights_file(entry: Any) -> Path:
         torchvision_names,
         weights_enum,
     )
-    from kstarlab.models.registry import _is_none, _looks_like_name
     from kstarlab.models.zoo import ZOO
+    from kstarlab.names import is_no_weights, looks_like_weights_name
 
     spec = entry.weights
-    if _is_none(spec):
+    if is_no_weights(spec):
         raise InputError(f"model {entry.name!r} has no weights file (random initialisation)")
     if (
         entry.arch not in ZOO
         and entry.arch in torchvision_names()
-        and (looks_like_weights_enum(entry.arch, spec) or _looks_like_name(spec))
+        and (looks_like_weights_enum(entry.arch, spec) or looks_like_weights_name(spec))
     ):
         return cached_weights_file(weights_enum(entry.arch, spec))
     path = Path(spec)

@@ -41,8 +41,8 @@ from tqdm.auto import tqdm
 from kstarlab._rows import RowSource, as_row_source
 from kstarlab.device import resolve_device
 from kstarlab.errors import InputError
+from kstarlab.names import METRICS
 
-METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 

@@ -19,8 +19,9 @@ import json
 from importlib import resources
 from typing import Any
 
+from kstarlab.names import ZOO_ARCHS
+
 TABLE = "layer_names.json"
-ZOO_ARCHS = ("resnet", "vit", "mlp")
 PAPER_ARCHS = ("resnet50", "resnext101_32x8d", "wide_resnet50_2", "efficientnet_b0", "vit_b_16")
 
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kstarlab.errors import InputError
+from kstarlab.names import IMAGE_SUFFIXES, METRICS, ZOO_ARCHS, looks_like_path
 
-METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "cosine")
+# The workflow writes minkowski with its order (minkowski-3); the other metrics by name.
+WORKFLOW_METRICS = tuple(m for m in METRICS if m != "minkowski")
 MINKOWSKI = re.compile(r"^minkowski-(\d+(?:\.\d+)?)$")
-ZOO_ARCHS = ("resnet", "vit", "mlp")
 AXES = ("model", "layer", "transform", "metric")
 
 TREND_PARAMETER = {
@@ -87,9 +88,11 @@ def trend_label(transforms: Iterable[str]) -> str:
 
 
 def check_metric(metric: str) -> None:
-    if metric in METRICS or MINKOWSKI.match(str(metric)):
+    if metric in WORKFLOW_METRICS or MINKOWSKI.match(str(metric)):
         return
-    raise InputError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}, minkowski-<p>")
+    raise InputError(
+        f"unknown metric {metric!r}; choose from {', '.join(WORKFLOW_METRICS)}, minkowski-<p>"
+    )
 
 
 def metric_args(metric: str) -> dict[str, Any]:
@@ -371,14 +374,6 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
     return plan
 
 
-WEIGHT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin", ".safetensors")
-
-
-def looks_like_path(value: str) -> bool:
-    """A weights value that names a file (not a torchvision enum such as IMAGENET1K_V1)."""
-    return "/" in value or "\\" in value or value.lower().endswith(WEIGHT_SUFFIXES)
-
-
 def _dataset_name(config: Mapping[str, Any], model: str) -> str | None:
     return (config.get("models") or {}).get(model, {}).get("dataset")
 
@@ -507,7 +502,6 @@ COSTS = {
 }
 CUDA_SPEEDUP = 5
 DIGITS_SAMPLES = {"all": 1797, "train": 1257, "test": 540}  # kstarlab.data: 70/30 split
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
 _IMAGE_COUNTS: dict[str, int] = {}

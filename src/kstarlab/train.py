@@ -49,12 +49,11 @@ from kstarlab.io import atomic_write
 from kstarlab.models.checkpoints import file_sha256
 from kstarlab.models.registry import ZOO_PREPROCESSING, Classifier
 from kstarlab.models.zoo import ZOO, build_zoo_model
+from kstarlab.names import check_style
 
 REGIMES = ("standard", "adversarial", "stylized", "standard+stylized")
 AVAILABLE_REGIMES = REGIMES
-STYLIZED_REGIMES = ("stylized", "standard+stylized")
 #: The stylization of the stylized regimes unless ``TrainConfig.style`` says otherwise.
-DEFAULT_STYLE = "style-fda-random"
 # Epochs that keep every default model within the 5-minute budget on 2 CPU cores; the
 # stylized ones train in under a minute of CPU time (one thread). standard+stylized sees 2N
 # samples per epoch, so it gets about half the epochs of stylized.
@@ -95,7 +94,9 @@ class TrainConfig:
     # standard models score about 0, and the workflow's PGD study measures them anyway).
     eval_pgd_steps: int | None = None
     threads: int = 1
-    style: str | None = None  # stylized regimes: a style-fda transform (default DEFAULT_STYLE)
+    style: str | None = (
+        None  # stylized regimes: a style-fda transform (default names.DEFAULT_STYLE)
+    )
 
     def resolved(self) -> TrainConfig:
         """The config with defaults filled in and every value checked."""
@@ -146,31 +147,6 @@ def check_regime(regime: str) -> None:
     """Refuse unknown regimes (one line naming the available ones)."""
     if regime not in AVAILABLE_REGIMES:
         raise InputError(f"unknown regime {regime!r}; available: {', '.join(AVAILABLE_REGIMES)}")
-
-
-def check_style(regime: str, style: str | None) -> str | None:
-    """The canonical style transform of a stylized regime (None for the other regimes).
-
-    Only the weight-free ``style-fda-*`` proxy: AdaIN needs weight files training does not take.
-    """
-    if regime not in STYLIZED_REGIMES:
-        if style is not None:
-            raise InputError(
-                f"style {style!r} applies only to the regimes {', '.join(STYLIZED_REGIMES)}, "
-                f"not {regime!r}"
-            )
-        return None
-    from kstarlab.perturb import parse_spec
-
-    if not isinstance(style, (str, type(None))):
-        raise InputError(f"style must be a transform string, got {style!r}")
-    spec = parse_spec(DEFAULT_STYLE if style is None else style)
-    if spec.family != "style-fda":
-        raise InputError(
-            f"style {spec.name!r}: the stylized regimes take the weight-free "
-            "style-fda-<image>[-<beta>] transforms (e.g. style-fda-random)"
-        )
-    return spec.name
 
 
 def stylize(images: torch.Tensor, style: str, seed: int) -> torch.Tensor:

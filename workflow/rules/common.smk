@@ -6,6 +6,7 @@ import sys
 from snakemake.utils import validate
 
 from kstarlab.errors import InputError
+from kstarlab.names import check_style, is_no_weights, looks_like_path
 from kstarlab.pipeline import (
     STAGE_MODULES,
     canonical,
@@ -16,33 +17,17 @@ from kstarlab.pipeline import (
     dataset_of,
     dataset_samples,
     job_resources,
-    looks_like_path,
     make_plan,
     metric_args,
-    transform_family,
 )
-
-STYLIZED_REGIMES = ("stylized", "standard+stylized")
 
 
 def check_model_styles(models):
-    """A model's `style` belongs to a stylized regime and is a canonical style-fda-* transform."""
+    """Each zoo model's style obeys the one style rule (kstarlab.names.check_style)."""
     for name, entry in models.items():
-        if "style" not in entry:
-            continue
-        where = f"config: models.{name}.style"
-        if entry.get("regime") not in STYLIZED_REGIMES:
-            raise InputError(
-                f"{where}: only the regimes {', '.join(STYLIZED_REGIMES)} take a style"
-            )
-        try:
-            family = transform_family(entry["style"])
-        except InputError as exc:
-            raise InputError(f"{where}: {exc}") from None
-        if family != "style-fda":
-            raise InputError(
-                f"{where}: training takes the weight-free style-fda-<image>[-<beta>] "
-                f"transforms, not {entry['style']!r}"
+        if "regime" in entry:
+            check_style(
+                entry["regime"], entry.get("style"), where=f"config: models.{name}"
             )
 
 
@@ -79,17 +64,13 @@ def is_trained_here(name):
     return "regime" in model_entry(name)
 
 
-# kstarlab.models.registry.NO_WEIGHTS (not imported: the registry imports torch).
-NO_WEIGHTS = ("none", "random", "")
-
-
 def is_pretrained(name):
     """A model whose weights are a file path or a torchvision enum (it gets a weights card)."""
     weights = model_entry(name).get("weights")
     return (
         not is_trained_here(name)
         and isinstance(weights, str)
-        and weights.strip().lower() not in NO_WEIGHTS
+        and not is_no_weights(weights)
     )
 
 

@@ -40,10 +40,9 @@ from kstarlab.models.pretrained import (
     weights_enum,
 )
 from kstarlab.models.zoo import INPUT_SIZE, ZOO, build_zoo_model
+from kstarlab.names import WEIGHT_SUFFIXES, is_no_weights, looks_like_weights_name
 
 ZOO_PREPROCESSING = Preprocessing(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), crop=INPUT_SIZE)
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
-NO_WEIGHTS = ("none", "random", "")
 
 
 class Classifier(nn.Module):
@@ -181,7 +180,7 @@ def resolve_entry(
     text = str(name)
     if config and text in config:
         base = config[text]
-    elif text.endswith(CHECKPOINT_SUFFIXES) and Path(text).is_file():
+    elif text.lower().endswith(WEIGHT_SUFFIXES) and Path(text).is_file():
         meta = read_checkpoint(text, trusted=trusted)
         arch = meta.get("kstarlab", {}).get("arch") if isinstance(meta, dict) else None
         if not isinstance(arch, str):
@@ -249,10 +248,6 @@ def classifier_head(net: nn.Module) -> tuple[str, nn.Linear] | None:
     return last
 
 
-def _is_none(weights: str | None) -> bool:
-    return weights is None or weights.strip().lower() in NO_WEIGHTS
-
-
 def _seeded_build(build, seed: int) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -263,7 +258,7 @@ def _load_zoo(entry: ModelEntry, seed: int) -> LoadedModel:
     metadata: dict[str, Any] = {}
     state = None
     sha = None
-    if _is_none(entry.weights):
+    if is_no_weights(entry.weights):
         description = f"none (random init, seed {seed})"
     else:
         path = Path(str(entry.weights))
@@ -306,11 +301,11 @@ def _load_torchvision(entry: ModelEntry, seed: int) -> LoadedModel:
     enum = None
     state = None
     sha = None
-    if _is_none(entry.weights):
+    if is_no_weights(entry.weights):
         description = f"none (random init, seed {seed})"
     else:
         spec = str(entry.weights)
-        if looks_like_weights_enum(arch, spec) or _looks_like_name(spec):
+        if looks_like_weights_enum(arch, spec) or looks_like_weights_name(spec):
             enum = weights_enum(arch, spec)
             path = cached_weights_file(enum)
             description = f"{type(enum).__name__}.{enum.name} ({path})"
@@ -342,16 +337,6 @@ def _load_torchvision(entry: ModelEntry, seed: int) -> LoadedModel:
         weights_sha256=sha,
         num_classes=num_classes,
         class_names=class_names,
-    )
-
-
-def _looks_like_name(spec: str) -> bool:
-    """A bare word (no folder, no checkpoint suffix) that is no file: a weights enum name."""
-    return (
-        os.sep not in spec
-        and "/" not in spec
-        and not spec.endswith(CHECKPOINT_SUFFIXES)
-        and not Path(spec).exists()
     )
 
 

@@ -217,14 +217,12 @@ def _sha256(path: Path) -> str:
 
 def style_folder_images(folder: str | os.PathLike[str]) -> list[Path]:
     """The image files of a style folder, sorted (an empty or missing folder is an error)."""
-    from kstarlab.data import IMAGE_EXTENSIONS
+    from kstarlab.names import IMAGE_SUFFIXES
 
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"AdaIN style folder not found: {root}")
-    files = sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-    )
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise InputError(f"AdaIN style folder {root} holds no images")
     return files

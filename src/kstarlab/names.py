@@ -1,0 +1,83 @@
+"""The names and rules shared by the library, the command line and the workflow.
+
+Each is defined here once and imported by everything that needs it. Torch-free, so the
+workflow's config check (which runs before any job) can import it cheaply.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kstarlab.errors import InputError
+
+#: The k* engine's distance metrics (scipy's names). The workflow writes minkowski with its
+#: order, ``minkowski-<p>``.
+METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine")
+
+#: Architectures of the embedded zoo, trained by the workflow on the digits.
+ZOO_ARCHS = ("resnet", "vit", "mlp")
+
+#: Training regimes that take a style (the Stylized-ImageNet analogues).
+STYLIZED_REGIMES = ("stylized", "standard+stylized")
+
+#: Weights values meaning "no weights: a random initialisation".
+NO_WEIGHTS = ("none", "random", "")
+
+#: Suffixes of the checkpoint files kstarlab loads (torch.load's formats).
+WEIGHT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
+
+#: Suffixes of the image files an image folder dataset reads (case-insensitive).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def is_no_weights(weights: str | None) -> bool:
+    """True for a random initialisation: no value, or one of `NO_WEIGHTS` (any case)."""
+    return weights is None or str(weights).strip().lower() in NO_WEIGHTS
+
+
+def looks_like_path(value: str | os.PathLike[str]) -> bool:
+    """A weights value naming a file (a folder in it, or a checkpoint suffix in any case),
+    rather than a torchvision weights enum name such as ``IMAGENET1K_V2``."""
+    text = str(value)
+    return "/" in text or os.sep in text or text.lower().endswith(WEIGHT_SUFFIXES)
+
+
+def looks_like_weights_name(value: str) -> bool:
+    """A bare word that is no file and no path: a torchvision weights enum name."""
+    return not looks_like_path(value) and not is_no_weights(value) and not Path(value).exists()
+
+
+#: The style of a stylized regime without one: a random real image per sample.
+DEFAULT_STYLE = "style-fda-random"
+
+
+def check_style(regime: str | None, style: str | None, where: str = "") -> str | None:
+    """The canonical style transform of a stylized regime (None for the other regimes).
+
+    The one rule for styles, used by training and by the config check: a style only goes
+    with a stylized regime, and only the weight-free ``style-fda-*`` proxy (AdaIN needs
+    weight files training does not take).
+    """
+    prefix = f"{where}: " if where else ""
+    if regime not in STYLIZED_REGIMES:
+        if style is not None:
+            raise InputError(
+                f"{prefix}style {style!r} applies only to the regimes "
+                f"{', '.join(STYLIZED_REGIMES)}, not {regime!r}"
+            )
+        return None
+    if not isinstance(style, (str, type(None))):
+        raise InputError(f"{prefix}style must be a transform string, got {style!r}")
+    from kstarlab.perturb.spec import parse_spec
+
+    try:
+        spec = parse_spec(DEFAULT_STYLE if style is None else style)
+    except InputError as exc:
+        raise InputError(f"{prefix}{exc}") from None
+    if spec.family != "style-fda":
+        raise InputError(
+            f"{prefix}style {spec.name!r}: the stylized regimes take the weight-free "
+            "style-fda-<image>[-<beta>] transforms (e.g. style-fda-random)"
+        )
+    return spec.name
