@@ -265,3 +265,28 @@ def test_state_dict_cleaning_rules():
     with pytest.raises(InputError, match="expected a state_dict or a dict"):
         extract_state_dict([t])
     assert isinstance(load_model("mlp").net, nn.Module)
+
+
+def test_the_project_config_serves_the_command_line(tmp_path, monkeypatch):
+    """A model the workflow trains (with a regime) loads from the checkpoint it wrote."""
+    monkeypatch.chdir(tmp_path)
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(
+        "models:\n  small:\n    arch: mlp\n    regime: adversarial\n    eps: 0.03\n"
+        "    epochs: 2\n    dataset: digits\n"
+    )
+    config = read_model_config(config_file)
+    with pytest.raises(InputError, match=r"results/models/small.pt does not exist yet"):
+        load_model("small", config=config)
+    state = random_state("mlp", seed=5)
+    pathlib.Path("results/models").mkdir(parents=True)
+    torch.save({"state_dict": state, "kstarlab": {"arch": "mlp"}}, "results/models/small.pt")
+    model = load_model("small", config=config)
+    assert model.weights.endswith("results/models/small.pt")
+    assert_same_state(model.net.state_dict(), state)
+    explicit = tmp_path / "other.pt"
+    torch.save(random_state("mlp", seed=6), explicit)
+    assert_same_state(
+        load_model("small", config=config, weights=str(explicit)).net.state_dict(),
+        random_state("mlp", seed=6),
+    )

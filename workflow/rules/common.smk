@@ -6,7 +6,12 @@ import sys
 from snakemake.utils import validate
 
 from kstarlab.errors import InputError
-from kstarlab.names import check_style, is_no_weights, looks_like_path
+from kstarlab.names import (
+    check_style,
+    is_no_weights,
+    looks_like_path,
+    trained_checkpoint,
+)
 from kstarlab.pipeline import (
     STAGE_MODULES,
     canonical,
@@ -102,7 +107,7 @@ def model_input(wildcards):
     """The trained checkpoint of a zoo model, the weights card of a pretrained one (jobs
     read the weights through `model_params`); nothing for a random initialisation."""
     if is_trained_here(wildcards.model):
-        return f"results/models/{wildcards.model}.pt"
+        return trained_checkpoint(wildcards.model)
     if is_pretrained(wildcards.model):
         return weights_card_path(wildcards.model)
     return []
@@ -114,7 +119,7 @@ def model_params(wildcards):
     if is_trained_here(wildcards.model):
         entry = {
             "arch": entry["arch"],
-            "weights": f"results/models/{wildcards.model}.pt",
+            "weights": trained_checkpoint(wildcards.model),
         }
     return canonical(entry)
 

@@ -3,7 +3,7 @@
 
 rule train_model:
     output:
-        model="results/models/{model}.pt",
+        model=trained_checkpoint("{model}"),
         meta="results/models/{model}.json",
     log:
         f"{LOGS}/train/{{model}}.log",

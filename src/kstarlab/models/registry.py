@@ -40,7 +40,13 @@ from kstarlab.models.pretrained import (
     weights_enum,
 )
 from kstarlab.models.zoo import INPUT_SIZE, ZOO, build_zoo_model
-from kstarlab.names import WEIGHT_SUFFIXES, is_no_weights, looks_like_weights_name
+from kstarlab.names import (
+    TRAINING_KEYS,
+    WEIGHT_SUFFIXES,
+    is_no_weights,
+    looks_like_weights_name,
+    trained_checkpoint,
+)
 
 ZOO_PREPROCESSING = Preprocessing(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), crop=INPUT_SIZE)
 
@@ -72,13 +78,19 @@ class ModelEntry:
     num_classes: int | None = None
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+    regime: str | None = None  # set for a zoo model the workflow trains (its checkpoint)
 
     @classmethod
     def from_dict(cls, name: str, entry: Any, source: str = "config") -> ModelEntry:
-        """Validate a config mapping ``{arch, weights, trusted, num_classes, mean, std}``."""
+        """Validate a config mapping ``{arch, weights, trusted, num_classes, mean, std}``.
+
+        A project config's entries are accepted as they are: the training keys of a model
+        the workflow trains (``regime``, ``epochs``, ...) and its ``dataset`` are known, and
+        such a model's weights are the checkpoint the workflow wrote.
+        """
         if not isinstance(entry, dict):
             raise InputError(f"{source}: model {name!r} must be a mapping with at least 'arch'")
-        allowed = {f.name for f in fields(cls)} - {"name"}
+        allowed = {f.name for f in fields(cls)} - {"name"} | set(TRAINING_KEYS) | {"dataset"}
         unknown = sorted(set(entry) - allowed)
         if unknown:
             raise InputError(
@@ -113,6 +125,7 @@ class ModelEntry:
             weights=None if weights is None else str(weights),
             trusted=trusted,
             num_classes=num_classes,
+            regime=entry.get("regime"),
             **stats,
         )
 
@@ -198,6 +211,14 @@ def resolve_entry(
     entry.trusted = entry.trusted or trusted
     if num_classes is not None:
         entry.num_classes = num_classes
+    if entry.regime is not None and entry.weights is None:
+        entry.weights = trained_checkpoint(entry.name)
+        if not Path(entry.weights).is_file():
+            raise InputError(
+                f"model {entry.name!r} is trained by the workflow ({entry.regime}), and "
+                f"{entry.weights} does not exist yet: run `make run` (or `snakemake "
+                f"{entry.weights}`) first, or pass --weights"
+            )
     return entry
 
 
