@@ -13,9 +13,6 @@ For one zoo model (random weights: timing does not depend on them) on the digits
   time) against forward passes per second;
 - real AdaIN (random weights saved in the released layout: the cost does not depend on
   them) on the first 64 images, for reference; ``style-fda-*`` is the weight-free default;
-- with ``--reference``, every corruption a second time through the per-image package
-  calls (``corrupt(..., batched=False)``, the path before the batched reimplementation),
-  in the same rounds, so that one run reports the package's cost next to ours.
 
 Rounds are interleaved (every method once per round) so that load from other processes
 hits them alike; the table reports the median over rounds.
@@ -24,14 +21,12 @@ Usage::
 
     .venv/bin/python benchmarks/perturb_bench.py                 # resnet, 3 rounds
     .venv/bin/python benchmarks/perturb_bench.py --model mlp --rounds 5
-    .venv/bin/python benchmarks/perturb_bench.py --rounds 5 --threads 1 --reference
+    .venv/bin/python benchmarks/perturb_bench.py --rounds 5 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import os
 import platform
 import statistics
@@ -53,19 +48,6 @@ TRANSFORMS = [
     "style-fda-random",
     *[f"corrupt-{name}-3" for name in CORRUPTIONS],
 ]
-
-
-@contextlib.contextmanager
-def package_corruptions():
-    """Within: corruptions go through the package image by image (the reference path)."""
-    import kstarlab.perturb.corrupt as module
-
-    original = module.corrupt
-    module.corrupt = functools.partial(original, batched=False)
-    try:
-        yield
-    finally:
-        module.corrupt = original
 
 
 def batches(images: torch.Tensor, labels: torch.Tensor, size: int):
@@ -114,11 +96,6 @@ def main() -> None:
     parser.add_argument("--pgd-steps", type=int, default=10)
     parser.add_argument("--pgd-images", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
-    parser.add_argument(
-        "--reference",
-        action="store_true",
-        help="also time each corruption through the per-image package calls",
-    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -132,10 +109,6 @@ def main() -> None:
     # warm-up: first calls pay for imports, numba compilation and file loading
     for transform in transforms.values():
         time_transform(transform, model, images[:8], labels[:8], args.batch)
-    references = [name for name in TRANSFORMS if args.reference and name.startswith("corrupt-")]
-    with package_corruptions():
-        for name in references:
-            time_transform(transforms[name], model, images[:8], labels[:8], args.batch)
     time_forward(model, images, labels, args.batch)
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,10 +123,6 @@ def main() -> None:
                 times.setdefault(name, []).append(
                     time_transform(transform, model, images, labels, args.batch)
                 )
-                if name in references:
-                    with package_corruptions():
-                        seconds = time_transform(transform, model, images, labels, args.batch)
-                    times.setdefault(f"{name} (package)", []).append(seconds)
         m = args.pgd_images
         times["pgd"] = [time_transform(pgd, model, images[:m], labels[:m], args.batch)]
         adain_s = time_adain(folder, model, images[:64], labels[:64], args.batch)
@@ -173,9 +142,6 @@ def main() -> None:
     print()
     head = "| transform | ms / image | % of forward | % of clean extraction | < 20%? |"
     rule = "|---|---:|---:|---:|:-:|"
-    if references:
-        head += " package ms / image | package % of clean extraction |"
-        rule += "---:|---:|"
     print(head)
     print(rule)
     for name in TRANSFORMS:
@@ -183,13 +149,6 @@ def main() -> None:
         share = 100 * t / extract_s if extract_s else float("nan")
         ok = "yes" if share < 20 else "no"
         row = f"| `{name}` | {1e3 * t / n:.3f} | {100 * t / forward:.0f}% | {share:.0f}% | {ok} |"
-        if references:
-            ref = med.get(f"{name} (package)")
-            if ref is None:
-                row += " | |"
-            else:
-                ref_share = 100 * ref / extract_s if extract_s else float("nan")
-                row += f" {1e3 * ref / n:.3f} | {ref_share:.0f}% |"
         print(row)
     steps = args.pgd_steps
     pgd_s = med["pgd"]

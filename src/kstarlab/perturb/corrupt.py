@@ -9,10 +9,9 @@ from that sample's seed and the caller's generator state restored afterwards.
 which costs more than a small model's forward pass; `_frost` is the package's function
 with that decoded, resized photograph cached (same random draws, same bytes: tested).
 
-On small images the package's cost is per-image overhead, so the slow corruptions
-(``kstarlab.perturb.corrupt_batched.BATCHED``) run batched: same per-sample draws, the
-arithmetic done once for the batch, the package's bytes (tested). ``batched=False``
-keeps the per-image package calls (reference, benchmarks).
+The package is called image by image. A batched reimplementation of its arithmetic was
+measured (docs/benchmarks.md, "Batched corruptions: removed") to save under 1% of the
+default run, so the package's own code is the only one.
 """
 
 from __future__ import annotations
@@ -35,16 +34,9 @@ def corrupt(
     severity: int,
     seeds: np.ndarray,
     label: str = "corrupt",
-    *,
-    batched: bool = True,
 ) -> torch.Tensor:
-    """Corrupt every image with ``name`` at ``severity`` (1–5); returns float [0, 1].
-
-    ``batched`` uses the batched reimplementation where there is one (same bytes).
-    """
+    """Corrupt every image with ``name`` at ``severity`` (1–5); returns float [0, 1]."""
     ic_corrupt = require("imagecorruptions").corrupt
-
-    from kstarlab.perturb.corrupt_batched import BATCHED, corrupt_batch
 
     n, channels, height, width = images.shape
     if height < MIN_SIZE or width < MIN_SIZE:
@@ -59,19 +51,15 @@ def corrupt(
     row_seeds = [int(seed) & 0xFFFFFFFF for seed in seeds[:n]]
     saved = np.random.get_state()  # noqa: NPY002 - the package uses the legacy global RNG
     try:
-        if batched and name in BATCHED:
-            rgb = pixels if channels == 3 else np.repeat(pixels, 3, axis=3)
-            out = corrupt_batch(np.ascontiguousarray(rgb), name, severity, row_seeds)
-        else:
-            out = np.empty((n, height, width, 3), dtype=np.uint8)
-            for row, seed in enumerate(row_seeds):
-                np.random.seed(seed)  # noqa: NPY002
-                kwargs = {"seed": seed} if name in _SEEDED else {}
-                image = pixels[row] if channels == 3 else np.repeat(pixels[row], 3, axis=2)
-                if name == "frost":
-                    out[row] = np.uint8(_frost(image, severity))
-                else:
-                    out[row] = ic_corrupt(image, severity=severity, corruption_name=name, **kwargs)
+        out = np.empty((n, height, width, 3), dtype=np.uint8)
+        for row, seed in enumerate(row_seeds):
+            np.random.seed(seed)  # noqa: NPY002
+            kwargs = {"seed": seed} if name in _SEEDED else {}
+            image = pixels[row] if channels == 3 else np.repeat(pixels[row], 3, axis=2)
+            if name == "frost":
+                out[row] = np.uint8(_frost(image, severity))
+            else:
+                out[row] = ic_corrupt(image, severity=severity, corruption_name=name, **kwargs)
     finally:
         np.random.set_state(saved)  # noqa: NPY002
     result = torch.from_numpy(out).permute(0, 3, 1, 2).to(images.dtype).div_(255.0)
