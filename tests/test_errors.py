@@ -513,3 +513,54 @@ def test_atomic_paths_publish_all_or_none(tmp_path):
         assert not a.exists() and not b.exists()
     assert a.read_text() == "a" and b.read_text() == "b"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+# --------------------------------------------------------------------------- failing jobs
+
+
+def test_a_failing_job_is_one_line_on_the_terminal_and_a_traceback_in_its_log(tmp_path, capsys):
+    from kstarlab.jobs import job_log
+
+    log_path = tmp_path / "logs" / "job.log"
+    with pytest.raises(SystemExit) as exc, job_log(str(log_path)):
+        print("working")
+        raise ValueError("the latents have\nno layer 'fc9'")
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err == f"error: ValueError: the latents have no layer 'fc9' (traceback in {log_path})\n"
+    text = log_path.read_text()
+    assert "working" in text and "Traceback" in text and "ValueError" in text
+    with pytest.raises(SystemExit), job_log(str(log_path)):
+        raise InputError("latents.h5 has no layer 'fc9'")
+    assert capsys.readouterr().err.startswith("error: latents.h5 has no layer 'fc9' (traceback")
+    with pytest.raises(KeyboardInterrupt), job_log(str(log_path)):
+        raise KeyboardInterrupt
+
+
+def test_snakemake_shows_a_failing_jobs_error_once_without_traceback(tmp_path):
+    """Under Snakemake the terminal gets the one line (and Snakemake's rule report)."""
+    import shutil
+    import subprocess
+    import sys
+
+    snakemake = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
+    (tmp_path / "fail.py").write_text(
+        "from kstarlab.jobs import job_log\n"
+        "with job_log(snakemake.log[0]):\n"
+        "    raise ValueError('broken latents')\n"
+    )
+    (tmp_path / "Snakefile").write_text(
+        "rule fail:\n    output: 'out.txt'\n    log: 'fail.log'\n    script: 'fail.py'\n"
+    )
+    run = subprocess.run(
+        [snakemake, "--cores", "1", "--quiet", "all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert output.count("error: ValueError: broken latents (traceback in fail.log)") == 1, output
+    assert "Traceback" not in output, output
+    assert "Traceback" in (tmp_path / "fail.log").read_text()

@@ -11,6 +11,8 @@ import contextlib
 import json
 import logging
 import os
+import sys
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kstarlab.errors import InputError
 from kstarlab.io import atomic_write, write_csv
 from kstarlab.tables import SUMMARY_COLUMNS
 
@@ -29,11 +32,17 @@ log = logging.getLogger("kstarlab")
 
 @contextlib.contextmanager
 def job_log(path: str | None) -> Iterator[None]:
-    """Send the job's logging, stdout and stderr (tracebacks included) to ``path``."""
+    """Send the job's logging, stdout and stderr (tracebacks included) to ``path``.
+
+    A failing job keeps its traceback in the log; the terminal gets one line, the error
+    and the log's path, and the job exits with status 1 (Snakemake then reports the rule).
+    """
     if not path:
         yield
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    terminal = sys.stderr
+    failure: Exception | None = None
     with open(path, "w") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
         handler = logging.StreamHandler(fh)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -41,14 +50,21 @@ def job_log(path: str | None) -> Iterator[None]:
         log.setLevel(logging.INFO)
         try:
             yield
-        except BaseException:
-            import traceback
-
+        except Exception as exc:
+            traceback.print_exc(file=fh)
+            failure = exc
+        except BaseException:  # interrupted: logged, and Snakemake sees the interrupt
             traceback.print_exc(file=fh)
             raise
         finally:
             log.removeHandler(handler)
             fh.flush()
+    if failure is not None:
+        message = " ".join(str(failure).split()) or type(failure).__name__
+        if not isinstance(failure, InputError):
+            message = f"{type(failure).__name__}: {message}"
+        print(f"error: {message} (traceback in {path})", file=terminal)
+        raise SystemExit(1)
 
 
 def set_threads(threads: int) -> None:

@@ -13,15 +13,17 @@ Transform strings are validated by `kstarlab.perturb.spec`, which the extraction
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kstarlab.errors import InputError
-from kstarlab.names import IMAGE_SUFFIXES, METRICS, ZOO_ARCHS, looks_like_path
+from kstarlab.names import IMAGE_SUFFIXES, METRICS, ZOO_ARCHS, check_style, looks_like_path
 
 # The workflow writes minkowski with its order (minkowski-3); the other metrics by name.
 WORKFLOW_METRICS = tuple(m for m in METRICS if m != "minkowski")
@@ -313,15 +315,40 @@ def check_layer(arch: str, layer: str, where: str) -> None:
         )
 
 
-def check_schema(config: Mapping[str, Any], schema_path: str) -> None:
-    """Validate the config against the JSON schema; the error names the key and the rule."""
+def check_config(config: dict[str, Any], schema_path: str | os.PathLike[str]) -> Plan:
+    """The one config check, run before any job: the JSON schema (shapes; its defaults are
+    filled in, in place), then what a schema cannot say (`make_plan`, the style rule).
+
+    Every problem is one `InputError` line naming the key.
+    """
+    _validate_schema(config, schema_path)
+    plan = make_plan(config)
+    for name, entry in (config.get("models") or {}).items():
+        if "regime" in entry:
+            check_style(entry["regime"], entry.get("style"), where=f"config: models.{name}")
+    return plan
+
+
+def _validate_schema(config: dict[str, Any], schema_path: str | os.PathLike[str]) -> None:
+    """Validate against the schema, filling in its defaults (jsonschema's FAQ recipe, as
+    ``snakemake.utils.validate`` does); the error names the key and the rule."""
     import jsonschema
     import yaml
 
     with open(schema_path) as fh:
         schema = yaml.safe_load(fh)
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(dict(config)))
+    base = jsonschema.Draft202012Validator
+    check_properties = base.VALIDATORS["properties"]
+
+    def with_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for key, value in properties.items():
+                if "default" in value:
+                    instance.setdefault(key, copy.deepcopy(value["default"]))
+        yield from check_properties(validator, properties, instance, subschema)
+
+    validator = jsonschema.validators.extend(base, {"properties": with_defaults})(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         raise InputError(f"config: {where}: {error.message}")

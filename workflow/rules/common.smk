@@ -3,11 +3,8 @@
 # exactly the jobs it touches (Snakemake's params trigger).
 import sys
 
-from snakemake.utils import validate
-
 from kstarlab.errors import InputError
 from kstarlab.names import (
-    check_style,
     is_no_weights,
     looks_like_path,
     trained_checkpoint,
@@ -15,32 +12,18 @@ from kstarlab.names import (
 from kstarlab.pipeline import (
     STAGE_MODULES,
     canonical,
-    check_schema,
+    check_config,
     code_hash,
     COSTS,
     corruption_transforms,
     dataset_of,
     dataset_samples,
     job_resources,
-    make_plan,
     metric_args,
 )
 
-
-def check_model_styles(models):
-    """Each zoo model's style obeys the one style rule (kstarlab.names.check_style)."""
-    for name, entry in models.items():
-        if "regime" in entry:
-            check_style(
-                entry["regime"], entry.get("style"), where=f"config: models.{name}"
-            )
-
-
 try:
-    check_schema(config, workflow.source_path("../schemas/config.schema.yaml"))
-    validate(config, schema="../schemas/config.schema.yaml")  # fills in the defaults
-    PLAN = make_plan(config)
-    check_model_styles(config["models"])
+    PLAN = check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 except InputError as exc:
     sys.exit(f"error: {exc}")
 
