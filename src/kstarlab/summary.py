@@ -256,8 +256,10 @@ def _skew_rows(a: np.ndarray) -> np.ndarray:
     """`_skew` of every row of a 2-D float64 array at once (NaN where a row is constant)."""
     mean = np.mean(a, axis=1, keepdims=True)
     d = a - mean
-    m2 = np.mean(d**2, axis=1)
-    m3 = np.mean(d**2 * d, axis=1)
+    s = d * d
+    m2 = np.mean(s, axis=1)
+    s *= d
+    m3 = np.mean(s, axis=1)
     with np.errstate(all="ignore"):
         out = m3 / m2**1.5
         out[m2 <= (np.finfo(np.float64).eps * mean[:, 0]) ** 2] = np.nan
