@@ -346,11 +346,14 @@ def test_cli_npz_writes_summary_and_per_sample_csv(tmp_path, capsys):
     k = kstar_values(X, y, metric="cityblock", dtype="float64")
     expected = kstar_summary(k, y, class_names=list(names), accuracy=predictions == y)
     table = pd.read_csv(out)
-    assert list(table.columns) == ["class", "n", "mean", "std", "skew", "pattern", "accuracy"]
+    assert list(table.columns) == [
+        *["class", "n", "mean", "std", "skew", "pattern", "accuracy"],
+        *["skew_lo", "skew_hi", "pattern_uncertain"],
+    ]
     assert list(table["class"]) == ["ant", "bee", "cow"]
     assert list(table["n"]) == [15, 15, 15]
     assert list(table["pattern"]) == list(expected["pattern"])
-    for column in ("mean", "std", "skew", "accuracy"):
+    for column in ("mean", "std", "skew", "accuracy", "skew_lo", "skew_hi"):
         np.testing.assert_allclose(table[column], expected[column], rtol=1e-12, err_msg=column)
     samples = pd.read_csv(per_sample)
     assert list(samples.columns) == ["index", "label", "kstar", "correct"]
@@ -408,11 +411,15 @@ def test_cli_demo_prints_ten_classes(capsys):
     lines = stdout.splitlines()
     assert lines[0].startswith("k* distribution of scikit-learn digits")
     header = lines[1].split()
-    assert header == ["class", "n", "mean", "std", "skew", "pattern"]
+    assert header == [
+        *["class", "n", "mean", "std", "skew", "pattern"],
+        *["skew_lo", "skew_hi", "pattern_uncertain"],
+    ]
     rows = [line.split() for line in lines[2:12]]
     assert [r[0] for r in rows] == [str(d) for d in range(10)]
     assert sum(int(r[1]) for r in rows) == 1797
     assert all(r[5] in {"Fractured", "Overlapped", "Clustered"} for r in rows)
+    assert all(float(r[6]) <= float(r[7]) and r[8] in {"True", "False"} for r in rows)
     assert lines[12] == ""
     assert "Average of classes per pattern" in stdout
     for row in rows:

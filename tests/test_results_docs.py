@@ -64,6 +64,26 @@ def test_correlation_block_is_the_csv_pivoted(tmp_path):
     assert "| corruption | m | −0.61 | +0.34 | +0.00 |" in out
 
 
+def test_uncertain_block_counts_each_clean_cell(tmp_path):
+    results = tmp_path / "results"
+    (results / "kstar").mkdir(parents=True)
+    rows = [  # model, transform, class, pattern, uncertain
+        ("a", "clean", "0", "Clustered", False),
+        ("a", "clean", "1", "Clustered", True),
+        ("a", "clean", "2", "Overlapped", True),
+        ("a", "noise-0.1", "0", "Fractured", True),
+        ("b", "clean", "0", "Fractured", False),
+    ]
+    frame = pd.DataFrame(rows, columns=["model", "transform", "class", "pattern", "u"])
+    frame = frame.assign(layer="logit", metric="euclidean", skew_lo=0.0, skew_hi=1.0)
+    frame.rename(columns={"u": "pattern_uncertain"}).to_csv(results / "kstar/summary.csv")
+    out = fill(block("uncertain"), results)
+    assert "3 of the run's 5 (model, layer, transform, metric, class) patterns" in out
+    assert "| a | logit | euclidean | 0 (0) | 1 (1) | 2 (1) | 1, 2 |" in out
+    assert "| b | logit | euclidean | 1 (0) | 0 (0) | 0 (0) | none |" in out
+    assert "noise" not in out
+
+
 def test_unknown_block_and_missing_results_are_one_line_errors(tmp_path, capsys):
     with pytest.raises(InputError, match="unknown generated block 'nosuch'"):
         fill(block("nosuch"), tmp_path)

@@ -17,6 +17,7 @@ from kstarlab import kstar_summary, kstar_values, pattern_averages
 from kstarlab.summary import classify_pattern
 
 COLUMNS = ["class", "n", "mean", "std", "skew", "pattern"]
+INTERVALS = ["skew_lo", "skew_hi", "pattern_uncertain"]  # after the paper's (test_bootstrap)
 
 
 def test_summary_matches_numpy_and_scipy():
@@ -27,7 +28,7 @@ def test_summary_matches_numpy_and_scipy():
 
     summary = kstar_summary(k, y)
 
-    assert list(summary.columns) == COLUMNS
+    assert list(summary.columns) == [*COLUMNS, *INTERVALS]
     assert list(summary.index) == [0, 1, 2, 3, 4]
     for label, row in summary.iterrows():
         v = k[y == label]
@@ -145,7 +146,7 @@ def test_accuracy_column_and_class_names():
     y = np.array([0, 0, 1, 1, 2, 2, 2])
     correct = np.array([True, False, True, True, False, False, True])
     summary = kstar_summary(k, y, class_names=["cat", "dog", "emu"], accuracy=correct)
-    assert list(summary.columns) == [*COLUMNS, "accuracy"]
+    assert list(summary.columns) == [*COLUMNS, "accuracy", *INTERVALS]
     assert list(summary["class"]) == ["cat", "dog", "emu"]
     assert list(summary["n"]) == [2, 2, 3]
     np.testing.assert_allclose(summary["accuracy"], [0.5, 1.0, 1 / 3], rtol=1e-12)
@@ -191,7 +192,7 @@ def test_pattern_averages_layout_by_hand():
 def test_pattern_averages_without_accuracy_from_kstar_summary():
     k = np.concatenate([[1.0, 1.0, 1.0, 1.0, 0.2], [0.2, 0.2, 0.2, 0.2, 1.0], [1.0, 1.0]])
     y = np.array([0] * 5 + [1] * 5 + [2] * 2)
-    summary = kstar_summary(k, y)
+    summary = kstar_summary(k, y, resamples=None)
     table = pattern_averages(summary)
     assert list(table.columns) == ["pattern", "n_classes", "mean", "skew"]
     assert list(table["n_classes"]) == [1, 0, 2, 3]

@@ -41,12 +41,18 @@ def test_summary_rows_match_the_grid(smoke_run):
         "skew",
         "pattern",
         "accuracy",
+        "skew_lo",
+        "skew_hi",
+        "pattern_uncertain",
     ]
     cells = set(map(tuple, summary[["model", "layer", "transform", "metric"]].to_numpy()))
     assert cells == smoke_grid()
     assert len(summary) == 10 * len(cells)  # digits: ten classes per cell
     assert (summary.groupby(["model", "layer", "transform", "metric"])["n"].sum() == 540).all()
     assert summary["pattern"].isin(["Fractured", "Overlapped", "Clustered"]).all()
+    defined = summary["skew"].notna()  # bootstrap intervals of γ (seeded, test_bootstrap.py)
+    assert (summary.loc[defined, "skew_lo"] <= summary.loc[defined, "skew_hi"]).all()
+    assert summary["pattern_uncertain"].dtype == bool
     # per-sample files exist for every cell and agree with the per-class means
     for m, layer, t, metric in cells:
         samples = pd.read_csv(smoke_run / f"results/kstar/{m}/{layer}/{t}/{metric}.csv")
@@ -76,6 +82,9 @@ def test_tables_hold_the_summary_numbers(smoke_run):
             assert row[(cls, "μ")] == pytest.approx(ref["mean"], rel=1e-12)
             assert row[(cls, "γ")] == pytest.approx(ref["skew"], rel=1e-12, nan_ok=True)
             assert row[(cls, "Acc")] == pytest.approx(100 * ref["accuracy"], rel=1e-12)
+            assert row[(cls, "γ lo")] == pytest.approx(ref["skew_lo"], rel=1e-12, nan_ok=True)
+            assert row[(cls, "γ hi")] == pytest.approx(ref["skew_hi"], rel=1e-12, nan_ok=True)
+            assert row[(cls, "Pat?")] == ref["pattern_uncertain"]
     markdown = (smoke_run / "results/tables/smoke.md").read_text()
     first = summary[
         (summary["layer"] == "avgpool")

@@ -258,10 +258,11 @@ def kstar(
     out_classes: str,
     device: str = "cpu",
 ) -> None:
-    """k* of one layer of one latents file: per-sample values and the per-class table."""
+    """k* of one layer of one latents file: per-sample values and the per-class table
+    (with the bootstrap interval of γ: ``settings["bootstrap_resamples"]``, ``["seed"]``)."""
     from kstarlab.io import open_latents
     from kstarlab.kstar import kstar_values
-    from kstarlab.summary import kstar_summary
+    from kstarlab.summary import BOOTSTRAP_RESAMPLES, kstar_summary
 
     with open_latents(latents, layer=layer) as data:
         k = kstar_values(
@@ -275,7 +276,14 @@ def kstar(
         )
         y = np.asarray(data.y)
         correct = None if data.predictions is None else np.asarray(data.predictions) == y
-        summary = kstar_summary(k, y, class_names=data.class_names, accuracy=correct)
+        summary = kstar_summary(
+            k,
+            y,
+            class_names=data.class_names,
+            accuracy=correct,
+            resamples=settings.get("bootstrap_resamples", BOOTSTRAP_RESAMPLES),
+            seed=settings["seed"],
+        )
     samples = pd.DataFrame({"index": np.arange(y.size), "label": y, "kstar": k})
     if correct is not None:
         samples["correct"] = correct.astype(np.int8)

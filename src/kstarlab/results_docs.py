@@ -27,6 +27,7 @@ import pandas as pd
 
 from kstarlab.errors import InputError
 from kstarlab.io import atomic_write
+from kstarlab.summary import PATTERN_LETTER, PATTERNS, as_bool
 
 #: Figures shown in the docs: results path -> docs/img name.
 FIGURES = {
@@ -85,15 +86,38 @@ def _fingerprint(results: Path) -> str:
 
 
 def _uncertain(results: Path) -> str:
-    """How many classes' patterns the bootstrap interval of γ leaves uncertain, per study."""
+    """How many classes' patterns the bootstrap interval of γ leaves uncertain: in the whole
+    run, then per clean (model, layer, metric) cell with each pattern's count."""
     summary = pd.read_csv(results / "kstar" / "summary.csv", dtype={"class": str})
     if "pattern_uncertain" not in summary.columns:
         return "(this run's summary has no bootstrap intervals)\n"
-    uncertain = summary["pattern_uncertain"].astype(str).str.lower().isin(["true", "1"])
-    return (
+    summary["pattern_uncertain"] = as_bool(summary["pattern_uncertain"])
+    uncertain = summary["pattern_uncertain"]
+    lines = [
         f"{int(uncertain.sum())} of the run's {len(summary)} (model, layer, transform, metric, "
-        f"class) patterns have a 95% bootstrap interval of γ that crosses ±0.5.\n"
-    )
+        "class) patterns have a 95% bootstrap interval of γ that crosses a threshold deciding "
+        "the pattern (−0.5 or +0.5).",
+    ]
+    clean = summary[summary["transform"] == "clean"]
+    if len(clean):
+        heads = [f"{p} ({PATTERN_LETTER[p]}) N (N?)" for p in PATTERNS]
+        lines += [
+            "",
+            "Clean images, per cell: the classes of each pattern (of them uncertain), and the "
+            "uncertain classes.",
+            "",
+            "| model | layer | metric | " + " | ".join(heads) + " | uncertain classes |",
+            "|---|---|---|" + "---:|" * len(heads) + "---|",
+        ]
+        for (model, layer, metric), cell in clean.groupby(["model", "layer", "metric"], sort=False):
+            counts = [
+                f"{int((cell['pattern'] == p).sum())} "
+                f"({int((cell['pattern_uncertain'] & (cell['pattern'] == p)).sum())})"
+                for p in PATTERNS
+            ]
+            names = ", ".join(cell.loc[cell["pattern_uncertain"], "class"]) or "none"
+            lines.append(f"| {model} | {layer} | {metric} | {' | '.join(counts)} | {names} |")
+    return "\n".join(lines) + "\n"
 
 
 def _correlations(results: Path) -> str:

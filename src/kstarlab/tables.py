@@ -1,12 +1,19 @@
 """The k* paper's tables from the tidy summary, as CSV, Markdown and LaTeX.
 
 The tidy summary has one row per (model, layer, transform, metric, class) with columns
-``n, mean, std, skew, pattern, accuracy``. A study varies some of the first four keys;
-its tables have one row per varied combination:
+``n, mean, std, skew, pattern, accuracy`` (the paper's), then ``skew_lo, skew_hi,
+pattern_uncertain`` (the bootstrap interval of γ, `kstarlab.summary.skew_interval`).
+A study varies some of the first four keys; its tables have one row per varied combination:
 
-- the per-class table: for each selected class, μ, σ, γ, Acc and Pat;
+- the per-class table: for each selected class, μ, σ, γ, Acc and Pat (the paper's
+  columns), then for each class the interval "γ lo", "γ hi" and "Pat?" (the pattern is
+  uncertain: the interval crosses a threshold that decides it);
 - the pattern-average table: for Fractured (A), Overlapped (B) and Clustered (C), the
-  average μ, γ and Acc and the number N of classes, then the average over all classes.
+  average μ, γ and Acc and the number N of classes, then the average over all classes
+  (the paper's columns), then for each pattern "N?", how many of its N are uncertain.
+
+A summary without the interval columns (``kstar_summary(..., resamples=None)``) gives the
+paper's columns alone.
 """
 
 from __future__ import annotations
@@ -19,14 +26,32 @@ import numpy as np
 import pandas as pd
 
 from kstarlab.errors import InputError
-from kstarlab.summary import PATTERN_LETTER, PATTERNS, pattern_averages
+from kstarlab.summary import (
+    INTERVAL_COLUMNS,
+    PATTERN_LETTER,
+    PATTERNS,
+    as_bool,
+    pattern_averages,
+)
 
 KEYS = ("model", "layer", "transform", "metric")
-SUMMARY_COLUMNS = [*KEYS, "class", "n", "mean", "std", "skew", "pattern", "accuracy"]
+PAPER_COLUMNS = [*KEYS, "class", "n", "mean", "std", "skew", "pattern", "accuracy"]
+SUMMARY_COLUMNS = [*PAPER_COLUMNS, *INTERVAL_COLUMNS]
+#: Per-class table headers of summary columns, of the paper's stats and of the intervals.
+HEADERS = {
+    "mean": "μ",
+    "std": "σ",
+    "skew": "γ",
+    "skew_lo": "γ lo",
+    "skew_hi": "γ hi",
+    "pattern_uncertain": "Pat?",
+}
+PAPER_STATS = ("μ", "σ", "γ", "Acc", "Pat")
+INTERVAL_STATS = tuple(HEADERS[c] for c in INTERVAL_COLUMNS)
 
 
 def _check(summary: pd.DataFrame, row_keys: Sequence[str]) -> None:
-    missing = set(SUMMARY_COLUMNS) - set(summary.columns)
+    missing = set(PAPER_COLUMNS) - set(summary.columns)
     if missing:
         raise InputError(f"summary lacks column(s) {sorted(missing)}")
     bad = [k for k in row_keys if k not in KEYS]
@@ -37,7 +62,8 @@ def _check(summary: pd.DataFrame, row_keys: Sequence[str]) -> None:
 def per_class_table(
     summary: pd.DataFrame, row_keys: Sequence[str], classes: Sequence[str]
 ) -> pd.DataFrame:
-    """μ, σ, γ, Acc and Pat of the selected classes, one row per combination of row_keys."""
+    """μ, σ, γ, Acc and Pat of the selected classes, one row per combination of row_keys;
+    then, when the summary has them, each class's γ interval and uncertainty flag."""
     _check(summary, row_keys)
     names = summary["class"].astype(str)
     unknown = [c for c in classes if c not in set(names)]
@@ -47,22 +73,30 @@ def per_class_table(
     chosen["class"] = chosen["class"].astype(str)
     chosen["Pat"] = chosen["pattern"].map(PATTERN_LETTER)
     chosen["Acc"] = chosen["accuracy"] * 100
+    values = ["mean", "std", "skew", "Acc", "Pat"]
+    stats = [PAPER_STATS]
+    if set(INTERVAL_COLUMNS) <= set(chosen.columns):
+        chosen["pattern_uncertain"] = as_bool(chosen["pattern_uncertain"])
+        values += list(INTERVAL_COLUMNS)
+        stats.append(INTERVAL_STATS)
     wide = chosen.pivot_table(
         index=list(row_keys),
         columns="class",
-        values=["mean", "std", "skew", "Acc", "Pat"],
+        values=values,
         aggfunc="first",
         sort=False,
     )
-    wide = wide.rename(columns={"mean": "μ", "std": "σ", "skew": "γ"}, level=0)
+    wide = wide.rename(columns=HEADERS, level=0)
     wide = wide.swaplevel(0, 1, axis=1)
-    order = [(str(c), s) for c in classes for s in ("μ", "σ", "γ", "Acc", "Pat")]
+    order = [(str(c), s) for group in stats for c in classes for s in group]
     return wide.reindex(columns=[o for o in order if o in wide.columns])
 
 
 def pattern_table(summary: pd.DataFrame, row_keys: Sequence[str]) -> pd.DataFrame:
-    """Per-pattern averages (μ, γ, Acc, N) and the all-class average, one row per combination."""
+    """Per-pattern averages (μ, γ, Acc, N) and the all-class average, one row per combination;
+    then, when the summary has ``pattern_uncertain``, each pattern's uncertain count N?."""
     _check(summary, row_keys)
+    uncertain = "pattern_uncertain" in summary.columns
     rows = {}
     for key, group in summary.groupby(list(row_keys), sort=False, dropna=False):
         averages = pattern_averages(group).set_index("pattern")
@@ -74,6 +108,10 @@ def pattern_table(summary: pd.DataFrame, row_keys: Sequence[str]) -> pd.DataFram
             row[(label, "Acc")] = averages.loc[name, "accuracy"] * 100
             if name != "All":
                 row[(label, "N")] = int(averages.loc[name, "n_classes"])
+        if uncertain:
+            for name in PATTERNS:
+                label = f"{name} ({PATTERN_LETTER[name]})"
+                row[(label, "N?")] = int(averages.loc[name, "n_uncertain"])
         rows[key if isinstance(key, tuple) else (key,)] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=list(row_keys))
@@ -82,6 +120,8 @@ def pattern_table(summary: pd.DataFrame, row_keys: Sequence[str]) -> pd.DataFram
 
 
 def _cell(value: Any, count: bool = False) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
     if isinstance(value, (float, np.floating, int, np.integer)) and not isinstance(value, bool):
         if math.isnan(value):
             return "—"
@@ -91,7 +131,7 @@ def _cell(value: Any, count: bool = False) -> str:
 
 def _flat(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     columns = list(table.columns)
-    counts = [(c[-1] if isinstance(c, tuple) else c) == "N" for c in columns]
+    counts = [(c[-1] if isinstance(c, tuple) else c) in ("N", "N?") for c in columns]
     head = [
         *table.index.names,
         *(" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in columns),

@@ -128,7 +128,10 @@ def extract_params(wildcards):
 
 
 def kstar_params(wildcards):
-    return canonical({**metric_args(wildcards.metric), **config["kstar"]})
+    """Metric, engine and bootstrap settings of one k* job (the seed draws the resamples)."""
+    return canonical(
+        {**metric_args(wildcards.metric), **config["kstar"], "seed": config["seed"]}
+    )
 
 
 def kstar_path(kind, model, layer, transform, metric):

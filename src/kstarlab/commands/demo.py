@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kstarlab.commands.kstar import add_metric_options, print_report
+from kstarlab.commands.kstar import add_bootstrap_options, add_metric_options, print_report
 from kstarlab.kstar import kstar_values
 from kstarlab.summary import kstar_summary
 
@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         description="Compute the k* distribution of the 1,797 digits images in pixel space.",
     )
     add_metric_options(cmd)
+    add_bootstrap_options(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     names = [str(n) for n in digits.target_names]
-    summary = kstar_summary(k, digits.target, class_names=names)
+    summary = kstar_summary(
+        k, digits.target, class_names=names, resamples=args.resamples, seed=args.seed
+    )
     print_report(summary, f"k* distribution of scikit-learn digits, pixel space ({args.metric})")
     return 0

@@ -12,7 +12,7 @@ import pandas as pd
 from kstarlab.errors import InputError
 from kstarlab.io import open_latents, write_csvs
 from kstarlab.kstar import DTYPES, METRICS, kstar_values
-from kstarlab.summary import kstar_summary, pattern_averages
+from kstarlab.summary import BOOTSTRAP_RESAMPLES, kstar_summary, pattern_averages
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     )
     cmd.add_argument("input", metavar="INPUT", help=".npz with X and y, or an .h5 latents file")
     add_metric_options(cmd)
+    add_bootstrap_options(cmd)
     cmd.add_argument("--layer", help="layer inside an .h5 latents file")
     cmd.add_argument("--out", metavar="OUT.csv", help="write the per-class table here")
     cmd.add_argument("--per-sample", metavar="OUT.csv", help="write every sample's k* value here")
@@ -37,6 +38,19 @@ def add_metric_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
     cmd.add_argument("--block-size", type=int, default=None, help="rows per tile (auto)")
     cmd.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+
+
+def add_bootstrap_options(cmd: argparse.ArgumentParser) -> None:
+    """The seed and size of the bootstrap interval of each class's γ."""
+    cmd.add_argument(
+        "--seed", type=int, default=0, help="seed of the bootstrap resamples (default 0)"
+    )
+    cmd.add_argument(
+        "--resamples",
+        type=int,
+        default=BOOTSTRAP_RESAMPLES,
+        help=f"bootstrap resamples for the 95%% interval of γ (default {BOOTSTRAP_RESAMPLES})",
+    )
 
 
 def format_table(frame: pd.DataFrame) -> str:
@@ -74,7 +88,14 @@ def run(args: argparse.Namespace) -> int:
                     f"predictions in {args.input} have shape {preds.shape}, labels {y.shape}"
                 )
             correct = preds == y
-        summary = kstar_summary(k, y, class_names=data.class_names, accuracy=correct)
+        summary = kstar_summary(
+            k,
+            y,
+            class_names=data.class_names,
+            accuracy=correct,
+            resamples=args.resamples,
+            seed=args.seed,
+        )
     where = f"{args.input}" + (f" [{data.layer}]" if data.layer else "")
     print_report(summary, f"k* distribution of {where} ({args.metric}, {args.dtype})")
     outputs = {}
