@@ -289,6 +289,19 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
             ),
             "datasets.in16.root: folder not found: /no/such/16",
         ),
+        (
+            lambda c: (
+                c.update(
+                    datasets={
+                        "in16": {"name": "imagefolder", "root": "/x", "class_map": "imagenet16"}
+                    },
+                    geometry={"enabled": True, "models": ["mlp"], "corruptions": ["fog"]},
+                ),
+                c["models"]["mlp"].update(dataset="in16"),
+            ),
+            "config: geometry.models: mlp is evaluated on datasets.in16 with class map imagenet16: "
+            "geometric features need one classifier row W_y per label",
+        ),
     ],
     ids=[
         "unknown-model",
@@ -302,6 +315,7 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
         "missing-data",
         "unknown-dataset",
         "missing-named-data",
+        "geometry-class-map",
     ],
 )
 def test_bad_config_stops_before_any_job(edit, message, tmp_path):
