@@ -326,8 +326,9 @@ def test_bad_config_stops_before_any_job(edit, message, tmp_path):
     path.write_text(yaml.safe_dump(cfg))
     out = snakemake("-n", workdir=tmp_path, configfile=path, check=False)
     text = out.stdout + out.stderr
-    assert out.returncode != 0
-    assert message in text
+    assert out.returncode == 2, text
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0]
     assert "Traceback" not in text
     assert not (tmp_path / "results").exists()
 

@@ -37,7 +37,8 @@ try:
     PLAN = make_plan(config)
     check_model_styles(config["models"])
 except InputError as exc:
-    sys.exit(f"error: {exc}")
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 
 wildcard_constraints:
