@@ -24,7 +24,7 @@ from kstarlab import __version__
 from kstarlab.cli import main
 from kstarlab.data import load_digits, load_imagefolder
 from kstarlab.errors import InputError
-from kstarlab.extract import SCHEMA_VERSION, extract, predict, write_embeddings
+from kstarlab.extract import SCHEMA_VERSION, extract, write_embeddings
 from kstarlab.kstar import kstar_values
 from kstarlab.models import load_model
 from kstarlab.transforms import Clean
@@ -271,13 +271,6 @@ def test_tiny_imagefolder_with_class_map(tmp_path, resnet):
     with h5py.File(tmp_path / "tv.h5", "r") as f:
         assert f["latents/stage4.block2.conv2"].attrs["original_shape"].tolist() == [512, 1, 1]
         assert f.attrs["model_source"] == "torchvision"
-
-
-def test_predict_with_groups_by_hand():
-    logits = torch.tensor([[0.0, 0.0, 5.0, 0.0], [3.0, 0.0, 0.0, 2.9]])
-    assert predict(logits, None).tolist() == [2, 0]
-    # Group 1 = outputs {1, 2, 3}: its mean probability wins only for the first row.
-    assert predict(logits, [[0], [1, 2, 3]]).tolist() == [1, 0]
 
 
 def test_embeddings_go_into_the_schema(tmp_path, capsys):

@@ -298,6 +298,19 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
             ),
             "datasets.in16.root: folder not found: /no/such/16",
         ),
+        (
+            lambda c: (
+                c.update(
+                    datasets={
+                        "in16": {"name": "imagefolder", "root": "/x", "class_map": "imagenet16"}
+                    },
+                    geometry={"enabled": True, "models": ["mlp"], "corruptions": ["fog"]},
+                ),
+                c["models"]["mlp"].update(dataset="in16"),
+            ),
+            "config: geometry.models: mlp is evaluated on datasets.in16 with class map imagenet16: "
+            "geometric features need one classifier row W_y per label",
+        ),
     ],
     ids=[
         "unknown-model",
@@ -311,6 +324,7 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
         "missing-data",
         "unknown-dataset",
         "missing-named-data",
+        "geometry-class-map",
     ],
 )
 def test_bad_config_stops_before_any_job(edit, message, tmp_path):
@@ -321,8 +335,9 @@ def test_bad_config_stops_before_any_job(edit, message, tmp_path):
     path.write_text(yaml.safe_dump(cfg))
     out = snakemake("-n", workdir=tmp_path, configfile=path, check=False)
     text = out.stdout + out.stderr
-    assert out.returncode != 0
-    assert message in text
+    assert out.returncode == 2, text
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0]
     assert "Traceback" not in text
     assert not (tmp_path / "results").exists()
 

@@ -88,6 +88,8 @@ def load_dataset(
     if name == "digits":
         if root is not None:
             raise InputError("dataset 'digits' ships with scikit-learn and takes no root")
+        if class_map is not None:
+            raise InputError("dataset 'digits' is labelled by the outputs: it takes no class map")
         return load_digits(split=split, seed=seed)
     if name == "imagefolder":
         if root is None:

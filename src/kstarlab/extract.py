@@ -5,7 +5,9 @@ Layout (``SCHEMA_VERSION`` 1):
 
 - ``/labels`` (N,) int64, ground truth; ``/predictions`` (N,) int64, in label space (a
   class map turns model outputs into labels: the class whose outputs have the highest mean
-  softmax probability); ``/logits`` (N, C) float32, the raw model outputs.
+  softmax probability, `kstarlab.classmap`); ``/logits`` (N, C) float32, the raw model
+  outputs. A transform that uses the model (PGD) is given the same decision, so with a
+  class map it attacks the true category and its success is a wrong mapped prediction.
 - ``/latents/<layer>`` (N, D) float32 (or float16), each sample flattened, chunked by rows
   (a power of two up to 1,024 rows, about 1 MiB) and compressed: ``lzf`` with byte shuffle
   by default (about 4× faster than gzip level 1, which saves ~7% more on dense float32
@@ -40,6 +42,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from kstarlab.classmap import check_groups, decision_model, mapped_predict
 from kstarlab.data import ImageData, TensorImages
 from kstarlab.device import resolve_device
 from kstarlab.errors import InputError
@@ -126,6 +129,9 @@ def extract(
     model.module.eval()
     if any(t.device != dev for t in (*model.module.parameters(), *model.module.buffers())):
         model.module.to(dev)
+    # Transforms see the dataset's decision: with a class map, a model whose outputs are
+    # the categories, so PGD attacks the true category (`kstarlab.classmap`).
+    decision = decision_model(model.module, data.output_groups, _map_name(data))
     start = time.perf_counter()
     with (
         atomic_path(out) as tmp,
@@ -144,7 +150,7 @@ def extract(
         for images, batch_labels in _batches(data, batch_size, num_workers):
             b = int(images.shape[0])
             indices = torch.arange(row, row + b)
-            images = _apply(tf, images.to(dev), batch_labels.to(dev), indices, model)
+            images = _apply(tf, images.to(dev), batch_labels.to(dev), indices, decision)
             with torch.inference_mode():
                 logits, features = capture(images)
             logits = logits.cpu()
@@ -156,7 +162,7 @@ def extract(
                 )
             logits = logits.float()
             labels[row : row + b] = batch_labels.numpy()
-            predictions[row : row + b] = predict(logits, data.output_groups).numpy()
+            predictions[row : row + b] = mapped_predict(logits, data.output_groups).numpy()
             writers["/logits"].write(logits.numpy())
             for name, value in features.items():
                 writers[name].write(value.numpy())
@@ -205,29 +211,19 @@ def _batches(data: ImageData, batch_size: int, num_workers: int):
             raise InputError(last.split("InputError: ", 1)[-1]) from None
 
 
-def predict(logits: torch.Tensor, groups: list[list[int]] | None) -> torch.Tensor:
-    """Predicted labels: the arg-max output, or with a class map, the class whose outputs
-    have the highest mean softmax probability (Geirhos et al.'s 16-class rule)."""
-    if groups is None:
-        return logits.argmax(dim=1)
-    probs = torch.softmax(logits.double(), dim=1)
-    scores = torch.stack([probs[:, g].mean(dim=1) for g in groups], dim=1)
-    return scores.argmax(dim=1)
-
-
 def _apply(
     tf: Transform,
     images: torch.Tensor,
     labels: torch.Tensor,
     indices: torch.Tensor,
-    model: LoadedModel,
+    decision: torch.nn.Module,
 ) -> torch.Tensor:
     if tf.needs_grad:
         with torch.enable_grad():
-            result = tf(images, labels=labels, indices=indices, model=model.module)
+            result = tf(images, labels=labels, indices=indices, model=decision)
     else:
         with torch.no_grad():
-            result = tf(images, labels=labels, indices=indices, model=model.module)
+            result = tf(images, labels=labels, indices=indices, model=decision)
     if not isinstance(result, torch.Tensor) or result.shape != images.shape:
         raise InputError(f"transform {tf.name!r} must return images of shape {tuple(images.shape)}")
     return result.detach()
@@ -245,13 +241,13 @@ def _check_input_size(model: LoadedModel, data: ImageData) -> None:
         )
 
 
+def _map_name(data: ImageData) -> str:
+    return f"class map of dataset {data.name}"
+
+
 def _check_outputs(data: ImageData, num_outputs: int) -> None:
     if data.output_groups is not None:
-        top = max(max(g) for g in data.output_groups)
-        if top >= num_outputs:
-            raise InputError(
-                f"class map of dataset {data.name} uses output {top}, the model has {num_outputs}"
-            )
+        check_groups(data.output_groups, num_outputs, _map_name(data))
     elif num_outputs != len(data.class_names):
         warnings.warn(
             f"the model has {num_outputs} outputs and dataset {data.name} "

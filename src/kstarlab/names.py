@@ -40,6 +40,15 @@ WEIGHT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
 #: Suffixes of the image files an image folder dataset reads (case-insensitive).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
+#: Why the geometric features refuse a class-mapped dataset (config check and library):
+#: their class direction W_y and decision boundaries are rows of the final linear layer,
+#: one per model output, and a category of several outputs has no such row (its mapped
+#: score, the log of a mean softmax probability, is not linear in the features).
+CLASS_MAP_GEOMETRY = (
+    "geometric features need one classifier row W_y per label, and a class map's "
+    "categories group several outputs (their mapped decision is not linear)"
+)
+
 
 def is_no_weights(weights: str | None) -> bool:
     """True for a random initialisation: no value, or one of `NO_WEIGHTS` (any case)."""

@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kstarlab.errors import InputError
-from kstarlab.names import IMAGE_SUFFIXES, METRICS, ZOO_ARCHS, check_style, looks_like_path
+from kstarlab.names import (
+    CLASS_MAP_GEOMETRY,
+    IMAGE_SUFFIXES,
+    METRICS,
+    ZOO_ARCHS,
+    check_style,
+    looks_like_path,
+)
 
 # The workflow writes minkowski with its order (minkowski-3); the other metrics by name.
 WORKFLOW_METRICS = tuple(m for m in METRICS if m != "minkowski")
@@ -233,6 +240,7 @@ STAGE_MODULES = {
     "train": ("train.py", "device.py", "models", "data.py", "split.py", "io.py", "perturb"),
     "extract": (
         "extract.py",
+        "classmap.py",
         "device.py",
         "layers.py",
         "transforms.py",
@@ -255,6 +263,7 @@ STAGE_MODULES = {
         "tables.py",
         # the corruptions are extracted inside the geometry job
         "extract.py",
+        "classmap.py",
         "device.py",
         "layers.py",
         "transforms.py",
@@ -386,6 +395,13 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
     check_models({m: models[m] for m in used})
     for model in sorted(used):
         dataset_of(config, model)  # an unknown dataset name stops here
+    for model in plan.geometry_models:
+        class_map = dataset_of(config, model).get("class_map")
+        if class_map:
+            raise InputError(
+                f"config: geometry.models: {model} is evaluated on {dataset_key(config, model)} "
+                f"with class map {class_map}: {CLASS_MAP_GEOMETRY}"
+            )
     for study in studies.values():
         for model in study.models:
             for layer in study.layers:

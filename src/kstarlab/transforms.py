@@ -5,7 +5,9 @@ A transform is named by a string: ``clean`` (the identity) here; the perturbatio
 ``parse_transform(spec, seed=...)``. Extraction calls a transform once per batch with the
 labels, the dataset indices of the samples and the model, so randomness can be drawn from
 (seed, transform, sample index) and not depend on the batch size, and attacks can use the
-model's gradients (``needs_grad``). ``summary()`` returns what the HDF5 attributes should
+model's gradients (``needs_grad``). The model is the dataset's decision
+(`kstarlab.classmap.decision_model`): on a class-mapped dataset its outputs are the
+categories, in the labels' space. ``summary()`` returns what the HDF5 attributes should
 record after the run (for example an attack's success rate).
 """
 

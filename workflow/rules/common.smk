@@ -25,7 +25,8 @@ from kstarlab.pipeline import (
 try:
     PLAN = check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 except InputError as exc:
-    sys.exit(f"error: {exc}")
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 
 wildcard_constraints:

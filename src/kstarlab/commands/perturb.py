@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from kstarlab.commands._options import positive_int
 from kstarlab.errors import InputError
 from kstarlab.perturb.spec import GRAMMAR
 
@@ -23,6 +24,13 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     cmd.add_argument("--dataset", default="digits", help="digits (default) or imagefolder")
     cmd.add_argument("--root", help="dataset root folder (imagefolder)")
     cmd.add_argument("--split", default="test", help="digits split: train, test or all")
+    cmd.add_argument("--resize", type=positive_int, default=256, help="imagefolder resize (256)")
+    cmd.add_argument("--crop", type=positive_int, default=224, help="imagefolder crop (224)")
+    cmd.add_argument(
+        "--class-map",
+        help="imagefolder: JSON {folder: output indices}, or 'imagenet16'; PGD then attacks "
+        "the true category and predictions are categories",
+    )
     cmd.add_argument("--preview", required=True, metavar="OUT.png", help="grid image to write")
     cmd.add_argument("--n", type=int, default=8, help="number of images (default 8)")
     cmd.add_argument("--seed", type=int, default=0, help="global seed (default 0)")
@@ -32,6 +40,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         "a zoo arch or a torchvision name",
     )
     cmd.add_argument("--weights", help="weights file for --model")
+    cmd.add_argument("--num-classes", type=positive_int, help="number of --model outputs")
     cmd.add_argument("--trusted", action="store_true", help="allow unpickling --weights")
     cmd.add_argument("--config", help="YAML file with a 'perturb:' mapping of settings")
     cmd.add_argument("--pgd-steps", type=int, help="PGD steps (default 10)")
@@ -95,7 +104,15 @@ def run(args: argparse.Namespace) -> int:
             f"transform {transform.name} needs --model (a checkpoint from kstarlab train, "
             "a zoo arch or a torchvision name)"
         )
-    data = load_dataset(args.dataset, root=args.root, split=args.split, seed=0)
+    data = load_dataset(
+        args.dataset,
+        root=args.root,
+        split=args.split,
+        seed=0,
+        resize=args.resize,
+        crop=args.crop,
+        class_map=args.class_map,
+    )
     n = min(args.n, len(data))
     samples = [data.dataset[i] for i in range(n)]
     images = torch.stack([image for image, _ in samples])
@@ -103,9 +120,14 @@ def run(args: argparse.Namespace) -> int:
     indices = torch.arange(n)
     model = None
     if args.model:
+        from kstarlab.classmap import decision_model
         from kstarlab.models import load_model
 
-        model = load_model(args.model, weights=args.weights, trusted=args.trusted).module
+        loaded = load_model(
+            args.model, weights=args.weights, trusted=args.trusted, num_classes=args.num_classes
+        )
+        # The dataset's decision: with a class map, outputs are categories (kstarlab.classmap).
+        model = decision_model(loaded.module, data.output_groups, f"class map {args.class_map}")
     if transform.needs_grad:
         perturbed, info = transform.apply(images, labels=labels, indices=indices, model=model)
     else:

@@ -8,6 +8,7 @@ entity embeddings and the figures.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,7 +29,8 @@ from kstarlab.geometry.robustness import (
     pruning_robustness,
     weight_sparsity,
 )
-from kstarlab.io import atomic_path, open_latents, write_csv
+from kstarlab.io import H5_SUFFIXES, atomic_path, open_latents, write_csv
+from kstarlab.names import CLASS_MAP_GEOMETRY
 
 FEATURE_NAMES = ("angle", "length", "margin")
 
@@ -42,6 +44,21 @@ def _features_of(
         preds = None if data.predictions is None else np.asarray(data.predictions)
     feats = geometric_features(x, W, b, y, layer=layer, head=head)
     return feats, y, preds
+
+
+def _refuse_class_map(latents: str | os.PathLike[str], model: str) -> None:
+    """Stop on latents of a class-mapped dataset (see `CLASS_MAP_GEOMETRY`)."""
+    if Path(latents).suffix.lower() not in H5_SUFFIXES:
+        return  # bring-your-own .npz latents carry no class map
+    with h5py.File(latents, "r") as h5:
+        class_map = json.loads(str(h5.attrs.get("class_map", "null")))
+        params = json.loads(str(h5.attrs.get("dataset_params", "{}")))
+    if class_map is not None:
+        dataset = params.get("root", latents)
+        raise InputError(
+            f"geometry of {model} on {dataset} (class map {params.get('class_map', '?')}): "
+            f"{CLASS_MAP_GEOMETRY}"
+        )
 
 
 @torch.no_grad()
@@ -90,6 +107,7 @@ def analyse_model(
     net = model.net
     head_name, W, b = linear_head(net)
     clean, y, preds = _features_of(clean_latents, layer, W, b, head_name)
+    _refuse_class_map(clean_latents, model.name)
     if preds is not None and np.mean(clean.predictions == preds) < 0.99:
         raise InputError(
             f"features of layer {layer!r} do not reproduce the model's predictions through "

@@ -63,7 +63,10 @@ def pgd_attack(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Adversarials within ``epsilon`` (L∞, [0, 1] units) and a per-sample success mask.
 
-    Success means the model misclassifies the returned image.
+    ``labels`` index ``model``'s outputs: for a class-mapped dataset pass the dataset's
+    decision, ``kstarlab.classmap.decision_model(model, groups)``, whose outputs are the
+    categories (extraction does). Success means the model's arg-max on the returned image
+    is not the label: with a class map, the mapped prediction is wrong.
     """
     if model is None:
         raise InputError(f"transform {name} needs the model under attack (pass a model)")
@@ -97,7 +100,7 @@ def pgd_attack(
             raise InputError(
                 f"transform {name}: labels must be model outputs 0..{outputs - 1}, got "
                 f"{int(labels.min())}..{int(labels.max())} (PGD attacks the true label's "
-                "output; class-mapped datasets are not supported)"
+                "output; for a class map attack kstarlab.classmap.decision_model)"
             )
         fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=images.device)
         n = images.shape[0]
