@@ -155,7 +155,7 @@ def main() -> None:
     per_step = pgd_s / (m * steps)
     print()
     print(
-        f"- PGD (`pgd-8`, {steps} steps, foolbox LinfPGD, chunks of 32) on {m} images: "
+        f"- PGD (`pgd-8`, {steps} steps, kstarlab linf_pgd, chunks of 32) on {m} images: "
         f"{pgd_s:.2f} s = {m * steps / pgd_s:,.0f} gradient steps/s against "
         f"{n / forward:,.0f} forward passes/s; one gradient step costs "
         f"{per_step / (forward / n):.1f} forward passes, so a {steps}-step PGD extraction "

@@ -83,7 +83,7 @@ def test_kstar_and_extraction_work_without_extras(tmp_path):
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "(3, 6)" in proc.stdout
+    assert "(3, 9)" in proc.stdout  # the paper's six columns and the γ interval's three
     assert "0 (540, 10)" in proc.stdout
     assert "hidden imported: []" in proc.stdout
 

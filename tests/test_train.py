@@ -17,7 +17,8 @@ from kstarlab.extract import extract
 from kstarlab.models import load_model
 from kstarlab.models.checkpoints import file_sha256
 from kstarlab.perturb import apply_transform
-from kstarlab.train import TrainConfig, pgd_linf, save_trained, train_zoo, training_set
+from kstarlab.perturb.pgd import linf_pgd, uniform_start
+from kstarlab.train import TrainConfig, save_trained, train_zoo, training_set
 
 
 @pytest.fixture(scope="session")
@@ -103,9 +104,8 @@ def test_pgd_stays_in_the_ball_and_hurts_a_standard_model(trained_zoo):
     test = load_digits("test")
     x, y = test.dataset.images[:128], torch.from_numpy(test.labels[:128])
     eps = 8 / 255
-    adv = pgd_linf(
-        model.module, x, y, eps=eps, steps=10, generator=torch.Generator().manual_seed(0)
-    )
+    start = uniform_start(x.shape, torch.Generator().manual_seed(0))
+    adv = linf_pgd(model.module, x, y, eps=eps, steps=10, step_size=eps / 4, start=start)
     assert float((adv - x).abs().max()) <= eps + 1e-6
     assert float(adv.min()) >= 0.0 and float(adv.max()) <= 1.0
     assert all(p.grad is None for p in model.module.parameters())

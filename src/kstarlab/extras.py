@@ -17,7 +17,6 @@ EXTRA_OF = {
     "matplotlib": "plots",
     "seaborn": "plots",
     "umap": "plots",
-    "foolbox": "perturb",
     "imagecorruptions": "perturb",
     "skimage": "perturb",
     "snakemake": "workflow",

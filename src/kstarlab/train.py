@@ -50,6 +50,7 @@ from kstarlab.models.checkpoints import file_sha256
 from kstarlab.models.registry import ZOO_PREPROCESSING, Classifier
 from kstarlab.models.zoo import ZOO, build_zoo_model
 from kstarlab.names import check_style
+from kstarlab.perturb.pgd import linf_pgd, uniform_start
 
 REGIMES = ("standard", "adversarial", "stylized", "standard+stylized")
 AVAILABLE_REGIMES = REGIMES
@@ -200,34 +201,6 @@ def deterministic(seed: int, threads: int = 1) -> Iterator[None]:
             torch.set_num_threads(previous_threads)
 
 
-def pgd_linf(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    *,
-    eps: float,
-    steps: int,
-    step_size: float | None = None,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Untargeted L∞ PGD with a uniform random start; images stay in [0, 1].
-
-    Only the input receives gradients (the model's parameters are left untouched).
-    """
-    step_size = 2.5 * eps / steps if step_size is None else step_size
-    noise = torch.rand(images.shape, generator=generator, dtype=images.dtype) * 2 - 1
-    noise = noise.to(images.device)  # drawn on the CPU: the same start on any device
-    adv = (images + eps * noise).clamp(0, 1)
-    for _ in range(steps):
-        adv.requires_grad_(True)
-        loss = F.cross_entropy(model(adv), labels)
-        (grad,) = torch.autograd.grad(loss, adv)
-        with torch.no_grad():
-            adv = adv + step_size * grad.sign()
-            adv = torch.min(torch.max(adv, images - eps), images + eps).clamp(0, 1)
-    return adv.detach()
-
-
 def accuracy(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 256
 ) -> float:
@@ -259,7 +232,15 @@ def robust_accuracy(
     correct = 0
     for lo in range(0, images.shape[0], batch):
         x, y = images[lo : lo + batch].to(dev), labels[lo : lo + batch].to(dev)
-        adv = pgd_linf(model, x, y, eps=eps, steps=steps, generator=generator)
+        adv = linf_pgd(
+            model,
+            x,
+            y,
+            eps=eps,
+            steps=steps,
+            step_size=2.5 * eps / steps,
+            start=uniform_start(x.shape, generator, x.dtype),
+        )
         with torch.inference_mode():
             correct += int((model(adv).argmax(dim=1) == y).sum())
     return correct / images.shape[0]
@@ -315,8 +296,15 @@ def train_zoo(
                 if cfg.regime == "adversarial":
                     ramp = min(1.0, (step + 1) / max(1.0, cfg.eps_warmup * total_steps))
                     model.eval()
-                    x = pgd_linf(
-                        model, x, y, eps=cfg.eps * ramp, steps=cfg.pgd_steps, generator=attack
+                    eps = cfg.eps * ramp
+                    x = linf_pgd(
+                        model,
+                        x,
+                        y,
+                        eps=eps,
+                        steps=cfg.pgd_steps,
+                        step_size=2.5 * eps / cfg.pgd_steps,  # Madry et al.'s 2.5 ε / steps
+                        start=uniform_start(x.shape, attack, x.dtype),
                     )
                 step += 1
                 model.train()

@@ -145,7 +145,7 @@ class Perturbation:
                 rel_stepsize=float(self.config.pgd_rel_stepsize),
                 random_start=self.config.pgd_random_start,
                 chunk=self.config.pgd_chunk,
-                attack="foolbox.attacks.LinfPGD",
+                attack="kstarlab.perturb.pgd.linf_pgd (L-inf PGD as foolbox 3.3.4 LinfPGD)",
             )
         self._state: Any = None
         if self.spec.family == "style-adain":
