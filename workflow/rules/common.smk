@@ -234,12 +234,20 @@ def geometry_outputs():
     ]
 
 
+def embedding_outputs():
+    """Table XXI and the k* distributions of the configured embeddings (embeddings.smk)."""
+    if not PLAN.embeddings:
+        return []
+    tables = [f"results/embeddings/table.{ext}" for ext in ("md", "html")]
+    return tables + ["results/embeddings/distributions.png"]
+
+
 def all_outputs():
     out = ["results/kstar/summary.csv"]
     for name in PLAN.studies:
         out += [f"results/tables/{name}.md", f"results/tables/{name}.html"]
         out += study_figures(name)
-    return out + geometry_outputs()
+    return out + geometry_outputs() + embedding_outputs()
 
 
 # Default threads and resources of each kind of job, scaled from the dataset size by
