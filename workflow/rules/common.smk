@@ -242,6 +242,46 @@ def embedding_outputs():
     return tables + ["results/embeddings/distributions.png"]
 
 
+# Table XXI (embeddings.smk): the configured embeddings, each a file or a demonstration.
+EMBEDDINGS = {source.name: source for source in PLAN.embeddings}
+
+
+def embedding_file(wildcards):
+    """The embedding file of a source: the user's file, or the demo the workflow makes."""
+    source = EMBEDDINGS[wildcards.source]
+    return source.file or f"results/embeddings/demo/{source.demo}.npz"
+
+
+def embedding_settings():
+    section = config["embeddings"]
+    return canonical(
+        {
+            "sources": [source.params() for source in PLAN.embeddings],
+            "tables": section["tables"],
+            "caption": section["caption"],
+        }
+    )
+
+
+def embedding_results(kind):
+    suffix = ".csv" if kind == "samples" else ".classes.csv"
+    return [f"results/embeddings/kstar/{name}{suffix}" for name in EMBEDDINGS]
+
+
+def embedding_resource(kind, name):
+    """Resources of an embedding job of ``kind``, scaled from the file's sample count."""
+
+    from kstarlab.embeddings import embedding_samples
+
+    def scaled(wildcards, attempt):
+        n = 0
+        if hasattr(wildcards, "source"):
+            n = embedding_samples(embedding_file(wildcards))
+        return job_resources(kind, n, cuda=CUDA, attempt=attempt)[name]
+
+    return scaled
+
+
 def all_outputs():
     out = ["results/kstar/summary.csv"]
     for name in PLAN.studies:

@@ -1,49 +1,11 @@
 # The k* paper's Table XXI: k* of embeddings from other domains, one file per (domain,
 # model), and the table of their pattern averages (kstarlab.embeddings). A `demo` source
 # is made here: a scikit-learn table embedded by a small MLP's logits (kstarlab.embedding_demo).
-from kstarlab.embeddings import embedding_samples
 
 
 wildcard_constraints:
     source=r"[A-Za-z0-9_+.\-]+",
     demo=r"[a-z_]+",
-
-
-EMBEDDINGS = {source.name: source for source in PLAN.embeddings}
-
-
-def embedding_file(wildcards):
-    """The embedding file of a source: the user's file, or the demo the workflow makes."""
-    source = EMBEDDINGS[wildcards.source]
-    return source.file or f"results/embeddings/demo/{source.demo}.npz"
-
-
-def embedding_settings():
-    section = config["embeddings"]
-    return canonical(
-        {
-            "sources": [source.params() for source in PLAN.embeddings],
-            "tables": section["tables"],
-            "caption": section["caption"],
-        }
-    )
-
-
-def embedding_results(kind):
-    suffix = ".csv" if kind == "samples" else ".classes.csv"
-    return [f"results/embeddings/kstar/{name}{suffix}" for name in EMBEDDINGS]
-
-
-def embedding_resource(kind, name):
-    """Resources of an embedding job of ``kind``, scaled from the file's sample count."""
-
-    def scaled(wildcards, attempt):
-        n = 0
-        if hasattr(wildcards, "source"):
-            n = embedding_samples(embedding_file(wildcards))
-        return job_resources(kind, n, cuda=CUDA, attempt=attempt)[name]
-
-    return scaled
 
 
 rule embedding_demo:
