@@ -108,6 +108,6 @@ rule embedding_distributions:
         runtime=embedding_resource("aggregate", "runtime"),
     params:
         code=CODE["embeddings"],
-        settings=embedding_settings(),
+        settings=canonical({"sources": [source.params() for source in PLAN.embeddings]}),
     script:
         "../scripts/embedding_distributions.py"
