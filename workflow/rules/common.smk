@@ -5,6 +5,7 @@ import sys
 
 from snakemake.utils import validate
 
+from kstarlab.embeddings import embedding_samples
 from kstarlab.errors import InputError
 from kstarlab.names import check_style, is_no_weights, looks_like_path
 from kstarlab.pipeline import (
@@ -268,20 +269,6 @@ def embedding_results(kind):
     return [f"results/embeddings/kstar/{name}{suffix}" for name in EMBEDDINGS]
 
 
-def embedding_resource(kind, name):
-    """Resources of an embedding job of ``kind``, scaled from the file's sample count."""
-
-    from kstarlab.embeddings import embedding_samples
-
-    def scaled(wildcards, attempt):
-        n = 0
-        if hasattr(wildcards, "source"):
-            n = embedding_samples(embedding_file(wildcards))
-        return job_resources(kind, n, cuda=CUDA, attempt=attempt)[name]
-
-    return scaled
-
-
 def all_outputs():
     out = ["results/kstar/summary.csv"]
     for name in PLAN.studies:
@@ -304,9 +291,12 @@ def resource(kind, name):
         split = "train" if kind == "train" else None
         model = getattr(wildcards, "model", None)
         dataset = config["dataset"] if model is None else dataset_of(config, model)
+        samples = dataset_samples(dataset, split)
+        if hasattr(wildcards, "source"):  # Table XXI: the samples of an embedding file
+            samples = embedding_samples(embedding_file(wildcards))
         return job_resources(
             kind,
-            dataset_samples(dataset, split),
+            samples,
             cuda=CUDA,
             attempt=attempt,
             transform=getattr(wildcards, "transform", None),

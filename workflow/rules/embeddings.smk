@@ -19,8 +19,8 @@ rule embedding_demo:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")
     resources:
-        mem_mb=embedding_resource("aggregate", "mem_mb"),
-        runtime=embedding_resource("aggregate", "runtime"),
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["embedding_demo"],
         seed=config["seed"],
@@ -42,8 +42,8 @@ rule embedding_kstar:
         "../../envs/kstarlab.yaml"
     threads: threads_of("kstar")
     resources:
-        mem_mb=embedding_resource("kstar", "mem_mb"),
-        runtime=embedding_resource("kstar", "runtime"),
+        mem_mb=resource("kstar", "mem_mb"),
+        runtime=resource("kstar", "runtime"),
     params:
         code=CODE["embeddings"],
         kstar=canonical(
@@ -76,8 +76,8 @@ rule embedding_tables:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")
     resources:
-        mem_mb=embedding_resource("aggregate", "mem_mb"),
-        runtime=embedding_resource("aggregate", "runtime"),
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["embeddings"],
         settings=embedding_settings(),
@@ -104,8 +104,8 @@ rule embedding_distributions:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")
     resources:
-        mem_mb=embedding_resource("aggregate", "mem_mb"),
-        runtime=embedding_resource("aggregate", "runtime"),
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
     params:
         code=CODE["embeddings"],
         settings=canonical({"sources": [source.params() for source in PLAN.embeddings]}),
