@@ -6,7 +6,8 @@ table pairs); the DAG is the union of their model × layer × transform × metri
 
 - one extraction per (model, transform), writing every layer any study needs from it;
 - one k* job per (model, layer, transform, metric);
-- tables and figures per study; geometry per model.
+- tables and figures per study; geometry per model;
+- Table XXI: k* of each configured embedding file (`EmbeddingSource`), then one table.
 
 Transform strings are validated by `kstarlab.perturb.spec`, which the extraction uses too.
 """
