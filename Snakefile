@@ -22,6 +22,7 @@ include: "workflow/rules/kstar.smk"
 include: "workflow/rules/geometry.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/embeddings.smk"
 include: "workflow/rules/dvc.smk"
 
 

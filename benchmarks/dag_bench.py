@@ -1,8 +1,8 @@
 """Scale of the full-paper DAG: wall time of ``snakemake -n`` on config/paper.yaml.
 
-The data and weight paths of config/paper.yaml point at empty placeholder files and
-folders in a temporary directory (as tests/test_workflow.py does), so Snakemake builds the
-whole DAG of the paper's studies without the real data. Each round is a fresh
+The data, weight and embedding paths of config/paper.yaml point at empty placeholder files
+and folders in a temporary directory (as tests/test_workflow.py does), so Snakemake builds
+the whole DAG of the paper's studies without the real data. Each round is a fresh
 ``snakemake -n`` process in an empty work folder, timed from start to exit (interpreter
 start-up, parsing the Snakefile, config validation, the plan, the DAG and the dry-run
 listing); the median of the rounds is compared with the target of 15 s.
@@ -35,7 +35,7 @@ TARGET = 15.0
 
 
 def placeholder_config(folder: Path) -> Path:
-    """config/paper.yaml with every data and weight path at an empty placeholder."""
+    """config/paper.yaml with every data, weight and embedding path at an empty placeholder."""
     cfg = yaml.safe_load((REPO / "config/paper.yaml").read_text())
 
     def place(path: str, is_folder: bool = False) -> str:
@@ -53,6 +53,9 @@ def placeholder_config(folder: Path) -> Path:
     for entry in cfg["models"].values():
         if "/" in entry.get("weights", ""):
             entry["weights"] = place(entry["weights"])
+    for source in cfg["embeddings"]["sources"]:  # Table XXI's embedding files
+        if "file" in source:
+            source["file"] = place(source["file"])
     style = cfg["style"]
     cfg["style"] = {
         "encoder": place(style["encoder"]),

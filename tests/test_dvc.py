@@ -25,13 +25,14 @@ import yaml
 
 from system import BIN, REPO, planned_jobs, run, snakemake, tool
 
-STAGES = ["data", "models", "latents", "analysis", "report"]
+STAGES = ["data", "models", "latents", "analysis", "embeddings", "report"]
 # The layout: which results each stage versions.
 STAGE_OUTS = {
     "data": ["results/data"],
     "models": ["results/models"],
     "latents": ["results/latents"],
     "analysis": ["results/kstar", "results/geometry"],
+    "embeddings": ["results/embeddings"],
     "report": ["results/tables", "results/figures", "results/report.html"],
 }
 # Which DVC stage runs the rules of each rule file (common.smk and dvc.smk: every stage).
@@ -41,6 +42,7 @@ RULE_FILES = {
     "extract.smk": "latents",
     "kstar.smk": "analysis",
     "geometry.smk": "analysis",
+    "embeddings.smk": "embeddings",
     "tables.smk": "report",
     "report.smk": "report",
 }

@@ -84,6 +84,17 @@ def test_uncertain_block_counts_each_clean_cell(tmp_path):
     assert "noise" not in out
 
 
+def test_embeddings_block_is_the_table_job_markdown_without_its_title(tmp_path):
+    results = tmp_path / "results"
+    (results / "embeddings").mkdir(parents=True)
+    table = "| Task | Architecture |\n|---|---|\n| Demonstration: t | m |\n"
+    (results / "embeddings/table.md").write_text(f"## Table XXI\n\nA caption.\n\n{table}")
+    out = fill(block("embeddings-table"), results)
+    assert out == block("embeddings-table", f"A caption.\n\n{table}")
+    with pytest.raises(InputError, match=r"embeddings/table\.md: missing"):
+        fill(block("embeddings-table"), tmp_path)
+
+
 def test_unknown_block_and_missing_results_are_one_line_errors(tmp_path, capsys):
     with pytest.raises(InputError, match="unknown generated block 'nosuch'"):
         fill(block("nosuch"), tmp_path)

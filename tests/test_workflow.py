@@ -133,7 +133,7 @@ def test_lint_and_format():
 
 
 def _placeholder_paper_config(tmp_path: Path) -> Path:
-    """config/paper.yaml with every data and weight path pointing at empty placeholders."""
+    """config/paper.yaml with every data, weight and embedding path at an empty placeholder."""
     cfg = yaml.safe_load((REPO / "config/paper.yaml").read_text())
 
     def place(path: str, folder: bool = False) -> str:
@@ -151,6 +151,9 @@ def _placeholder_paper_config(tmp_path: Path) -> Path:
     for entry in cfg["models"].values():
         if "/" in entry.get("weights", ""):
             entry["weights"] = place(entry["weights"])
+    for source in cfg["embeddings"]["sources"]:  # Table XXI's embedding files
+        if "file" in source:
+            source["file"] = place(source["file"])
     style = cfg["style"]
     cfg["style"] = {
         "encoder": place(style["encoder"]),
@@ -261,6 +264,12 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
     ("edit", "message"),
     [
         (
+            lambda c: c["embeddings"]["sources"].append(
+                {"name": "x", "domain": "T", "model": "M", "file": "/no/such/x.npz"}
+            ),
+            "embeddings.sources.x.file: file not found: /no/such/x.npz",
+        ),
+        (
             lambda c: c["studies"]["smoke"]["models"].append("nosuch"),
             "model 'nosuch' is not defined",
         ),
@@ -313,6 +322,7 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
         ),
     ],
     ids=[
+        "missing-embedding",
         "unknown-model",
         "bad-transform",
         "unknown-metric",
@@ -402,3 +412,26 @@ def test_architectures_row_is_the_layer_studys_logit_row(smoke_run):
     _, arch_patterns = rows("architectures.patterns")
     _, layer_patterns = rows("layers.patterns")
     assert arch_patterns["mlp"] == layer_patterns["logit"]
+
+
+def test_embedding_table_of_the_smoke_run(smoke_run):
+    """Table XXI's demonstration: the row holds the pattern averages of the iris k* job's
+    per-class table, and the report shows the table and the figure."""
+    from kstarlab import pattern_averages
+
+    results = smoke_run / "results/embeddings"
+    table = pd.read_csv(results / "table.csv", header=[0, 1], index_col=[0, 1])
+    assert len(table) == 1
+    (task, architecture), row = next(table.iterrows())
+    assert task.startswith("Demonstration: Iris") and architecture.startswith("MLP")
+    classes = pd.read_csv(results / "kstar/iris-mlp.classes.csv")
+    assert classes["n"].tolist() == [15, 15, 15]  # the held-out 30% of iris
+    averages = pattern_averages(classes).set_index("pattern")
+    assert row[("All classes", "N")] == 3
+    assert row[("All classes", "μ")] == pytest.approx(averages.loc["All", "mean"], rel=1e-12)
+    assert row[("All classes", "Acc")] == pytest.approx(100 * averages.loc["All", "accuracy"])
+    for pattern, letter in (("Fractured", "A"), ("Overlapped", "B"), ("Clustered", "C")):
+        assert row[(f"{pattern} ({letter})", "N")] == averages.loc[pattern, "n_classes"]
+    assert (results / "distributions.png").stat().st_size > 10_000
+    html = (smoke_run / "results/report.html").read_text(errors="replace")
+    assert "Other domains" in html and "distributions.png" in html

@@ -493,3 +493,49 @@ def geometry_summary(
     from kstarlab.geometry.analysis import summarise_models
 
     summarise_models(models, samples, pruning, features, outputs, seed=seed)
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+def embedding_demo(demo: str, seed: int, out: str) -> None:
+    """A demonstration embedding file: a scikit-learn table through an MLP's logits."""
+    from kstarlab.embedding_demo import write_demo_embedding
+
+    write_demo_embedding(demo, out, seed=seed)
+
+
+def embedding_kstar(
+    path: str, settings: Mapping[str, Any], out_samples: str, out_classes: str, device: str = "cpu"
+) -> None:
+    """k* of one embedding file, written as the `kstar` job writes a latent space's."""
+    from kstarlab.embeddings import check_embedding
+    from kstarlab.errors import InputError
+
+    check_embedding(path)
+    try:
+        kstar(path, None, settings, out_samples, out_classes, device=device)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+def embedding_tables(
+    classes: Sequence[str], settings: Mapping[str, Any], outputs: Mapping[str, str]
+) -> None:
+    """Table XXI of the configured embeddings, and their tidy per-class summary."""
+    from kstarlab.embeddings import write_embedding_tables
+
+    write_embedding_tables(
+        classes,
+        settings["sources"],
+        outputs,
+        tables=settings["tables"],
+        caption=settings["caption"],
+    )
+
+
+def embedding_distributions(samples: Sequence[str], settings: Mapping[str, Any], out: str) -> None:
+    """k* per class of every configured embedding, one row each."""
+    from kstarlab.embeddings import distributions_figure
+
+    distributions_figure(samples, settings["sources"], out)

@@ -6,7 +6,8 @@ table pairs); the DAG is the union of their model × layer × transform × metri
 
 - one extraction per (model, transform), writing every layer any study needs from it;
 - one k* job per (model, layer, transform, metric);
-- tables and figures per study; geometry per model.
+- tables and figures per study; geometry per model;
+- Table XXI: k* of each configured embedding file (`EmbeddingSource`), then one table.
 
 Transform strings are validated by `kstarlab.perturb.spec`, which the extraction uses too.
 """
@@ -145,6 +146,91 @@ class Plan:
     kstar_jobs: list[tuple[str, str, str, str]] = field(default_factory=list)
     trained: tuple[str, ...] = ()
     geometry_models: tuple[str, ...] = ()
+    embeddings: tuple[EmbeddingSource, ...] = ()
+
+
+@dataclass(frozen=True)
+class EmbeddingSource:
+    """One row of the other-domains table (the paper's Table XXI): an embedding file you
+    provide (``file``) or a demonstration the workflow makes (``demo``)."""
+
+    name: str
+    domain: str
+    model: str
+    file: str | None = None
+    demo: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        """What the table jobs read of it."""
+        return {
+            "name": self.name,
+            "domain": self.domain,
+            "model": self.model,
+            "demo": bool(self.demo),
+        }
+
+
+def embedding_sources(config: Mapping[str, Any]) -> tuple[EmbeddingSource, ...]:
+    """The ``embeddings.sources`` of an enabled ``embeddings`` section, checked, in order."""
+    section = config.get("embeddings") or {}
+    if not section.get("enabled", False):
+        return ()
+    from kstarlab.embedding_demo import DEMO_MODEL, DEMOS
+
+    try:
+        check_metric(section.get("metric", "euclidean"))
+    except InputError as exc:
+        raise InputError(f"config: embeddings.metric: {exc}") from None
+    entries = section.get("sources") or []
+    if not entries:
+        raise InputError("config: embeddings.sources: an enabled section needs at least one")
+    sources: list[EmbeddingSource] = []
+    for entry in entries:
+        name = entry.get("name")
+        where = f"config: embeddings.sources.{name}"
+        if any(s.name == name for s in sources):
+            raise InputError(f"{where}: the name is used twice")
+        if ("file" in entry) == ("demo" in entry):
+            raise InputError(f"{where}: give either a 'file' or a 'demo', not both or neither")
+        demo = entry.get("demo")
+        if demo is not None and demo not in DEMOS:
+            raise InputError(f"{where}.demo: unknown {demo!r}; choose from {', '.join(DEMOS)}")
+        for key in ("domain", "model"):
+            if demo is None and not entry.get(key):
+                raise InputError(f"{where}: an embedding file needs a '{key}' (its table label)")
+        source = EmbeddingSource(
+            name=name,
+            domain=entry.get("domain") or (DEMOS[demo].domain if demo else ""),
+            model=entry.get("model") or DEMO_MODEL,
+            file=entry.get("file"),
+            demo=demo,
+        )
+        for other in sources:
+            if (other.domain, other.model, bool(other.demo)) == (
+                source.domain,
+                source.model,
+                bool(source.demo),
+            ):
+                raise InputError(f"{where}: same domain and model as {other.name!r} (one row each)")
+        sources.append(source)
+    return tuple(sources)
+
+
+def check_embedding_files(sources: Iterable[EmbeddingSource]) -> None:
+    """Every embedding file exists and is ``.npz`` or ``.h5`` (its arrays are checked by the
+    job that reads it, `kstarlab.embeddings.check_embedding`)."""
+    from pathlib import Path
+
+    from kstarlab.embeddings import EMBEDDING_SUFFIXES
+
+    for source in sources:
+        if source.file is None:
+            continue
+        where = f"config: embeddings.sources.{source.name}.file"
+        if not source.file.lower().endswith(EMBEDDING_SUFFIXES):
+            raise InputError(f"{where}: {source.file} is not an .npz or .h5 embedding file")
+        if not Path(source.file).is_file():
+            raise InputError(f"{where}: file not found: {source.file}")
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -268,6 +354,19 @@ STAGE_MODULES = {
         "layers.py",
         "transforms.py",
         "perturb",
+    ),
+    # Table XXI: the demonstration embeddings, then k*, tables and figures of every embedding
+    "embedding_demo": ("embedding_demo.py", "train.py", "split.py", "io.py"),
+    "embeddings": (
+        "embeddings.py",
+        "kstar.py",
+        "device.py",
+        "_rows.py",
+        "summary.py",
+        "tables.py",
+        "io.py",
+        "kstar_plots.py",
+        "figures.py",
     ),
 }
 
@@ -411,6 +510,8 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
             models[model]["arch"], geometry.get("layer", "avgpool"), "config: geometry.layer"
         )
     check_paths(config, used, {t for _, t in layers})
+    plan.embeddings = embedding_sources(config)
+    check_embedding_files(plan.embeddings)
     plan.extractions = {key: tuple(sorted(v)) for key, v in sorted(layers.items())}
     plan.kstar_jobs = sorted(jobs)
     plan.trained = tuple(sorted(m for m in used if "regime" in models[m]))

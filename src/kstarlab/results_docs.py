@@ -33,6 +33,7 @@ from kstarlab.summary import PATTERN_LETTER, PATTERNS, as_bool
 FIGURES = {
     "figures/architectures/distributions.png": "kstar-architectures.png",
     "figures/noise/trend.png": "kstar-noise-trend.png",
+    "embeddings/distributions.png": "kstar-embeddings.png",
     "geometry/figures/angle_length.png": "geometry-angle-length.png",
     "geometry/figures/margins.png": "geometry-margins.png",
     "geometry/figures/embedding.png": "geometry-embedding.png",
@@ -73,6 +74,16 @@ def _study_patterns(results: Path, study: str) -> str:
     """Only the pattern-average table of a study (the README's short form)."""
     text = _study_tables(results, study)
     return "#### " + text.split("\n#### ", 1)[1] if "\n#### " in text else text
+
+
+def _embeddings_table(results: Path) -> str:
+    """Table XXI of the run's embeddings (the demonstration), its caption and note."""
+    path = results / "embeddings" / "table.md"
+    if not path.is_file():
+        raise InputError(f"{path}: missing (run the workflow first: make run)")
+    text = path.read_text()
+    # Drop the table's own title: the document gives its own heading.
+    return (text.split("\n", 1)[1] if text.startswith("## ") else text).strip() + "\n"
 
 
 def _fingerprint(results: Path) -> str:
@@ -140,6 +151,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "architectures-tables": lambda r: _study_tables(r, "architectures"),
     "architectures-patterns": lambda r: _study_patterns(r, "architectures"),
     "layers-tables": lambda r: _study_tables(r, "layers"),
+    "embeddings-table": _embeddings_table,
     "fingerprint": _fingerprint,
     "uncertain": _uncertain,
     "geometry-correlations": _correlations,

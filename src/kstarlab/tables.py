@@ -92,27 +92,33 @@ def per_class_table(
     return wide.reindex(columns=[o for o in order if o in wide.columns])
 
 
+def pattern_row(summary: pd.DataFrame, *, count_all: bool = False) -> dict[tuple[str, str], Any]:
+    """One row of a pattern-average table from one latent space's per-class summary:
+    μ, γ, Acc and N of each pattern, then μ, γ and Acc over all classes (and their N when
+    ``count_all``, as Table XXI's "Average on Entire Dataset" shows it); then, when the
+    summary has ``pattern_uncertain``, each pattern's uncertain count N?."""
+    averages = pattern_averages(summary).set_index("pattern")
+    row: dict[tuple[str, str], Any] = {}
+    for name in [*PATTERNS, "All"]:
+        label = f"{name} ({PATTERN_LETTER[name]})" if name in PATTERN_LETTER else "All classes"
+        row[(label, "μ")] = averages.loc[name, "mean"]
+        row[(label, "γ")] = averages.loc[name, "skew"]
+        row[(label, "Acc")] = averages.loc[name, "accuracy"] * 100
+        if name != "All" or count_all:
+            row[(label, "N")] = int(averages.loc[name, "n_classes"])
+    if "pattern_uncertain" in summary.columns:
+        for name in PATTERNS:
+            row[(f"{name} ({PATTERN_LETTER[name]})", "N?")] = int(averages.loc[name, "n_uncertain"])
+    return row
+
+
 def pattern_table(summary: pd.DataFrame, row_keys: Sequence[str]) -> pd.DataFrame:
     """Per-pattern averages (μ, γ, Acc, N) and the all-class average, one row per combination;
     then, when the summary has ``pattern_uncertain``, each pattern's uncertain count N?."""
     _check(summary, row_keys)
-    uncertain = "pattern_uncertain" in summary.columns
     rows = {}
     for key, group in summary.groupby(list(row_keys), sort=False, dropna=False):
-        averages = pattern_averages(group).set_index("pattern")
-        row: dict[tuple[str, str], Any] = {}
-        for name in [*PATTERNS, "All"]:
-            label = f"{name} ({PATTERN_LETTER[name]})" if name in PATTERN_LETTER else "All classes"
-            row[(label, "μ")] = averages.loc[name, "mean"]
-            row[(label, "γ")] = averages.loc[name, "skew"]
-            row[(label, "Acc")] = averages.loc[name, "accuracy"] * 100
-            if name != "All":
-                row[(label, "N")] = int(averages.loc[name, "n_classes"])
-        if uncertain:
-            for name in PATTERNS:
-                label = f"{name} ({PATTERN_LETTER[name]})"
-                row[(label, "N?")] = int(averages.loc[name, "n_uncertain"])
-        rows[key if isinstance(key, tuple) else (key,)] = row
+        rows[key if isinstance(key, tuple) else (key,)] = pattern_row(group)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=list(row_keys))
     table.columns = pd.MultiIndex.from_tuples(table.columns)

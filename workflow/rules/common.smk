@@ -3,6 +3,7 @@
 # exactly the jobs it touches (Snakemake's params trigger).
 import sys
 
+from kstarlab.embeddings import embedding_samples
 from kstarlab.errors import InputError
 from kstarlab.names import (
     is_no_weights,
@@ -226,12 +227,46 @@ def geometry_outputs():
     ]
 
 
+def embedding_outputs():
+    """Table XXI and the k* distributions of the configured embeddings (embeddings.smk)."""
+    if not PLAN.embeddings:
+        return []
+    tables = [f"results/embeddings/table.{ext}" for ext in ("md", "html")]
+    return tables + ["results/embeddings/distributions.png"]
+
+
+# Table XXI (embeddings.smk): the configured embeddings, each a file or a demonstration.
+EMBEDDINGS = {source.name: source for source in PLAN.embeddings}
+
+
+def embedding_file(wildcards):
+    """The embedding file of a source: the user's file, or the demo the workflow makes."""
+    source = EMBEDDINGS[wildcards.source]
+    return source.file or f"results/embeddings/demo/{source.demo}.npz"
+
+
+def embedding_settings():
+    section = config["embeddings"]
+    return canonical(
+        {
+            "sources": [source.params() for source in PLAN.embeddings],
+            "tables": section["tables"],
+            "caption": section["caption"],
+        }
+    )
+
+
+def embedding_results(kind):
+    suffix = ".csv" if kind == "samples" else ".classes.csv"
+    return [f"results/embeddings/kstar/{name}{suffix}" for name in EMBEDDINGS]
+
+
 def all_outputs():
     out = ["results/kstar/summary.csv"]
     for name in PLAN.studies:
         out += [f"results/tables/{name}.md", f"results/tables/{name}.html"]
         out += study_figures(name)
-    return out + geometry_outputs()
+    return out + geometry_outputs() + embedding_outputs()
 
 
 # Default threads and resources of each kind of job, scaled from the dataset size by
@@ -248,9 +283,12 @@ def resource(kind, name):
         split = "train" if kind == "train" else None
         model = getattr(wildcards, "model", None)
         dataset = config["dataset"] if model is None else dataset_of(config, model)
+        samples = dataset_samples(dataset, split)
+        if hasattr(wildcards, "source"):  # Table XXI: the samples of an embedding file
+            samples = embedding_samples(embedding_file(wildcards))
         return job_resources(
             kind,
-            dataset_samples(dataset, split),
+            samples,
             cuda=CUDA,
             attempt=attempt,
             transform=getattr(wildcards, "transform", None),

@@ -31,6 +31,11 @@ rule dvc_analysis:
         geometry_outputs(),
 
 
+rule dvc_embeddings:
+    input:
+        embedding_outputs(),
+
+
 rule dvc_report:
     input:
         all_outputs(),

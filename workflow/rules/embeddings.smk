@@ -1,0 +1,117 @@
+# The k* paper's Table XXI: k* of embeddings from other domains, one file per (domain,
+# model), and the table of their pattern averages (kstarlab.embeddings). A `demo` source
+# is made here: a scikit-learn table embedded by a small MLP's logits (kstarlab.embedding_demo).
+
+
+wildcard_constraints:
+    source=r"[A-Za-z0-9_+.\-]+",
+    demo=r"[a-z_]+",
+
+
+rule embedding_demo:
+    output:
+        "results/embeddings/demo/{demo}.npz",
+    log:
+        f"{LOGS}/embeddings/demo/{{demo}}.log",
+    benchmark:
+        f"{BENCH}/embeddings/demo/{{demo}}.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
+    params:
+        code=CODE["embedding_demo"],
+        seed=config["seed"],
+    script:
+        "../scripts/embedding_demo.py"
+
+
+rule embedding_kstar:
+    input:
+        embedding_file,
+    output:
+        samples="results/embeddings/kstar/{source}.csv",
+        classes="results/embeddings/kstar/{source}.classes.csv",
+    log:
+        f"{LOGS}/embeddings/kstar/{{source}}.log",
+    benchmark:
+        f"{BENCH}/embeddings/kstar/{{source}}.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    threads: threads_of("kstar")
+    resources:
+        mem_mb=resource("kstar", "mem_mb"),
+        runtime=resource("kstar", "runtime"),
+    params:
+        code=CODE["embeddings"],
+        kstar=canonical(
+            {
+                **metric_args(config["embeddings"]["metric"]),
+                **config["kstar"],
+                "seed": config["seed"],
+            }
+        ),
+        device=config["device"],
+    script:
+        "../scripts/embedding_kstar.py"
+
+
+rule embedding_tables:
+    input:
+        embedding_results("classes"),
+    output:
+        csv="results/embeddings/table.csv",
+        summary="results/embeddings/summary.csv",
+        markdown="results/embeddings/table.md",
+        latex="results/embeddings/table.tex",
+        html=report(
+            "results/embeddings/table.html",
+            caption="../report/embeddings_table.rst",
+            category="Other domains",
+            subcategory="tables",
+        ),
+    log:
+        f"{LOGS}/embeddings/tables.log",
+    benchmark:
+        f"{BENCH}/embeddings/tables.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
+    params:
+        code=CODE["embeddings"],
+        settings=embedding_settings(),
+    script:
+        "../scripts/embedding_tables.py"
+
+
+rule embedding_distributions:
+    input:
+        samples=embedding_results("samples"),
+        classes=embedding_results("classes"),
+    output:
+        report(
+            "results/embeddings/distributions.png",
+            caption="../report/embeddings_distributions.rst",
+            category="Other domains",
+            subcategory="k* distributions",
+        ),
+    log:
+        f"{LOGS}/embeddings/distributions.log",
+    benchmark:
+        f"{BENCH}/embeddings/distributions.tsv"
+    conda:
+        "../../envs/kstarlab.yaml"
+    threads: threads_of("aggregate")
+    resources:
+        mem_mb=resource("aggregate", "mem_mb"),
+        runtime=resource("aggregate", "runtime"),
+    params:
+        code=CODE["embeddings"],
+        settings=canonical({"sources": [source.params() for source in PLAN.embeddings]}),
+    script:
+        "../scripts/embedding_distributions.py"
