@@ -70,8 +70,10 @@ class ImportGraph:
             elif path.suffix not in (".pyc", ".pyo"):
                 self.data.setdefault(self._owner(path), []).append(path)
         self._edges: dict[str, frozenset[str]] = {}
-        self._trees: dict[str, ast.Module] = {}
+        self._trees: dict[str, Parsed] = {}
         self._lazy: dict[str, dict[str, str]] = {}
+        self._dumps: dict[str, bytes] = {}
+        self._names = {path: name for name, path in self.paths.items()}
 
     def _owner(self, path: Path) -> str:
         """The package a data file belongs to: the nearest folder with an __init__.py."""
@@ -83,18 +85,27 @@ class ImportGraph:
     def is_package(self, name: str) -> bool:
         return name in self.paths and self.paths[name].name == "__init__.py"
 
-    def tree(self, name: str) -> ast.Module:
-        """The parsed source of module ``name`` (parsed once)."""
+    def tree(self, name: str) -> Parsed:
+        """Module ``name`` parsed (once)."""
         if name not in self._trees:
-            path = self.paths[name]
-            self._trees[name] = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            self._trees[name] = _parse(self.paths[name])
         return self._trees[name]
+
+    def code_bytes(self, path: Path) -> bytes:
+        """What of a file of the package counts as code: a .py file's syntax tree without
+        docstrings (so not its comments or formatting), any other file's bytes."""
+        name = self.module_of(path) if path.suffix == ".py" else None
+        if name is None:
+            return path.read_bytes()
+        if name not in self._dumps:
+            self._dumps[name] = ast.dump(self.tree(name).tree).encode()
+        return self._dumps[name]
 
     def lazy(self, name: str) -> dict[str, str]:
         """A package's ``_LAZY`` map (empty for a module or a package without one)."""
         if name not in self._lazy:
             self._lazy[name] = {}
-            for node in self.tree(name).body if self.is_package(name) else []:
+            for node in self.tree(name).tree.body if self.is_package(name) else []:
                 value = _assigned(node, LAZY_MAP)
                 if isinstance(value, ast.Dict):
                     self._lazy[name] = {
@@ -136,8 +147,7 @@ class ImportGraph:
 
     def module_of(self, path: Path) -> str | None:
         """The module name of a file of the package (None for any other file)."""
-        path = path.resolve()
-        return next((name for name, p in self.paths.items() if p == path), None)
+        return self._names.get(path.resolve())
 
     def code_set(self, path: Path | str) -> CodeSet:
         """The code set of a script (or of a module of the package) and its hash."""
@@ -146,21 +156,19 @@ class ImportGraph:
             raise InputError(f"no such file: {path}")
         own = self.module_of(path)
         if own is not None:
-            start = {own}
+            start, script = {own}, b""
         else:
             try:
-                tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+                tree = _parse(path)
             except (SyntaxError, UnicodeDecodeError) as exc:
                 raise InputError(f"{path}: not a Python file ({exc})") from None
-            start = imports_of(self, tree, None)
+            start, script = imports_of(self, tree, None), ast.dump(tree.tree).encode()
         modules = self.closure(start)
         files = self.files(modules)
-        digest = hashlib.sha256()
-        if own is None:
-            digest.update(path.name.encode() + b"\0" + _code_bytes(path) + b"\0")
+        digest = hashlib.sha256(path.name.encode() + b"\0" + script + b"\0")
         for file in files:
             digest.update(file.relative_to(self.root.parent).as_posix().encode() + b"\0")
-            digest.update(_code_bytes(file) + b"\0")
+            digest.update(self.code_bytes(file) + b"\0")
         return CodeSet(path, tuple(modules), tuple(files), digest.hexdigest()[:16])
 
 
@@ -185,23 +193,8 @@ def _type_checking(node: ast.AST) -> bool:
     )
 
 
-def _walk(tree: ast.AST, skip: set[int]) -> Iterable[ast.AST]:
-    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks and the
-    nodes in ``skip`` (by id)."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if id(node) in skip:
-            continue
-        yield node
-        if _type_checking(node):
-            stack.extend(node.orelse)  # type: ignore[attr-defined]
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-
-
-def imports_of(graph: ImportGraph, tree: ast.Module, name: str | None) -> set[str]:
-    """The package's modules that running ``tree`` (the module ``name``, or a script when
+def imports_of(graph: ImportGraph, parsed: Parsed, name: str | None) -> set[str]:
+    """The package's modules that running ``parsed`` (the module ``name``, or a script when
     None) can import, directly: see the module docstring for what counts."""
     modules = graph.paths
     found: set[str] = set()
@@ -226,14 +219,14 @@ def imports_of(graph: ImportGraph, tree: ast.Module, name: str | None) -> set[st
 
     skip: set[int] = set()
     if name is not None and graph.is_package(name):
-        for node in tree.body:  # the lazy map's modules load only when a name is used
+        for node in parsed.tree.body:  # the lazy map's modules load only when a name is used
             value = _assigned(node, LAZY_MAP)
             if isinstance(value, ast.Dict):
                 skip.update(id(v) for v in value.values)
     package = None
     if name is not None:
         package = name if graph.is_package(name) else name.rpartition(".")[0]
-    nodes = list(_walk(tree, skip))
+    nodes = [node for node in parsed.nodes if id(node) not in skip]
     for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -280,27 +273,44 @@ def imports_of(graph: ImportGraph, tree: ast.Module, name: str | None) -> set[st
     return found
 
 
-def _code_bytes(path: Path) -> bytes:
-    """What of a file counts as code: a .py file's syntax tree without docstrings, any
-    other file's bytes."""
-    return _syntax_tree(str(path)) if path.suffix == ".py" else path.read_bytes()
+@dataclass(frozen=True)
+class Parsed:
+    """A file's syntax tree, docstrings blanked, and the nodes that can import: imports,
+    constants and attribute reads, outside ``if TYPE_CHECKING:`` blocks."""
+
+    tree: ast.Module
+    nodes: tuple[ast.AST, ...]
 
 
-@functools.cache
-def _syntax_tree(path: str) -> bytes:
-    with open(path, encoding="utf-8") as fh:
-        tree = ast.parse(fh.read())
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            body[0].value.value = ""  # drop docstrings
-    return ast.dump(tree).encode()
+_IMPORTING = (ast.Import, ast.ImportFrom, ast.Constant, ast.Attribute)
+_WITH_BODY = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _parse(path: Path, text: str | None = None) -> Parsed:
+    """Parse a Python file, or ``text`` (one walk: docstrings blanked, the importing nodes
+    collected)."""
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text, str(path))
+    nodes = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _IMPORTING):
+            nodes.append(node)
+        elif isinstance(node, _WITH_BODY) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                first.value.value = ""  # a docstring is not code
+        elif _type_checking(node):
+            stack.extend(node.orelse)  # type: ignore[attr-defined]
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return Parsed(tree, tuple(nodes))
 
 
 @functools.cache
@@ -333,7 +343,7 @@ def workflow_modules(repo: Path, smk_files: Sequence[str]) -> list[str]:
     for rel in smk_files:
         text = (repo / rel).read_text(encoding="utf-8")
         for match in SMK_IMPORT.finditer(text):
-            start |= imports_of(graph(), ast.parse(match.group(0)), None)
+            start |= imports_of(graph(), _parse(repo / rel, match.group(0)), None)
     return graph().closure(start)
 
 

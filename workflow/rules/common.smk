@@ -5,13 +5,12 @@ import sys
 
 from snakemake.utils import validate
 
+from kstarlab.codesets import script_code
 from kstarlab.errors import InputError
 from kstarlab.names import check_style, is_no_weights, looks_like_path
 from kstarlab.pipeline import (
-    STAGE_MODULES,
     canonical,
     check_schema,
-    code_hash,
     COSTS,
     corruption_transforms,
     dataset_of,
@@ -48,8 +47,14 @@ wildcard_constraints:
     study=r"[A-Za-z0-9_\-]+",
 
 
-# Hash of the library code each stage runs: a real change to it reruns that stage's jobs.
-CODE = {stage: code_hash(stage) for stage in STAGE_MODULES}
+def code_of(script):
+    """The hash of the code a rule's script runs: the script and the closure of the
+    kstarlab modules it imports (kstarlab.codesets). As the rule's `code` param, a real
+    change to any of them (not to comments or docstrings) reruns the rule's jobs, and a
+    change elsewhere does not. `script` is the rule's own script path, as in `script:`.
+    """
+    return script_code(workflow.source_path(script)).hash
+
 
 LOGS = "results/logs"
 BENCH = "results/benchmarks"
