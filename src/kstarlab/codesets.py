@@ -12,7 +12,7 @@ import graph over the package. An edge is:
 - a string that names a kstarlab module, as in ``importlib.import_module("kstarlab.x")``
   or ``resources.files("kstarlab.resources")``.
 
-A package's data files (``resources/*.json``) belong to it. The hash of a code set covers
+A package's data files (``resources/*.json``; not the ``py.typed`` marker) belong to it. The hash of a code set covers
 the script and every file of the set, ``.py`` files as their syntax tree without docstrings:
 comments, docstrings and formatting change no hash. The rules' ``code`` param is that hash
 (``code_of`` in ``workflow/rules/common.smk``), so a real change to a module reruns the
@@ -67,7 +67,7 @@ class ImportGraph:
                 if parts[-1] == "__init__":
                     parts.pop()
                 self.paths[".".join(parts)] = path
-            elif path.suffix not in (".pyc", ".pyo"):
+            elif path.suffix not in (".pyc", ".pyo") and path.name != "py.typed":
                 self.data.setdefault(self._owner(path), []).append(path)
         self._edges: dict[str, frozenset[str]] = {}
         self._trees: dict[str, Parsed] = {}
