@@ -275,7 +275,7 @@ def imports_of(graph: ImportGraph, parsed: Parsed, name: str | None) -> set[str]
 
 @dataclass(frozen=True)
 class Parsed:
-    """A file's syntax tree, docstrings blanked, and the nodes that can import: imports,
+    """A file's syntax tree without docstrings, and the nodes that can import: imports,
     constants and attribute reads, outside ``if TYPE_CHECKING:`` blocks."""
 
     tree: ast.Module
@@ -287,7 +287,7 @@ _WITH_BODY = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def _parse(path: Path, text: str | None = None) -> Parsed:
-    """Parse a Python file, or ``text`` (one walk: docstrings blanked, the importing nodes
+    """Parse a Python file, or ``text`` (one walk: docstrings dropped, the importing nodes
     collected)."""
     if text is None:
         text = path.read_text(encoding="utf-8")
@@ -304,8 +304,8 @@ def _parse(path: Path, text: str | None = None) -> Parsed:
                 isinstance(first, ast.Expr)
                 and isinstance(first.value, ast.Constant)
                 and isinstance(first.value.value, str)
-            ):
-                first.value.value = ""  # a docstring is not code
+            ):  # a docstring is not code: adding, editing or removing one changes nothing
+                node.body = node.body[1:] or [ast.Pass()]
         elif _type_checking(node):
             stack.extend(node.orelse)  # type: ignore[attr-defined]
             continue
