@@ -120,12 +120,15 @@ def rule_scripts() -> dict[str, tuple[str, str]]:
     return out
 
 
-def job_modules(workdir: Path, configfile: Path | str) -> dict[str, list[tuple[str, set[str]]]]:
+def job_modules(
+    workdir: Path, configfile: Path | str, *targets: str
+) -> dict[str, list[tuple[str, set[str]]]]:
     """For each rule, (log, the kstarlab modules the job loaded) of every finished job of
-    a run, read from the record `kstarlab.jobs.runtime.job_log` writes at a job's end."""
+    a run (of ``targets``, default ``all``), read from the record that
+    `kstarlab.jobs.runtime.job_log` writes at a job's end."""
     from kstarlab.jobs.runtime import MODULES_RECORD
 
-    summary = snakemake("--summary", workdir=workdir, configfile=configfile).stdout
+    summary = snakemake("--summary", *targets, workdir=workdir, configfile=configfile).stdout
     rows = [line.split("\t") for line in summary.splitlines()]
     assert rows and rows[0][:4] == ["output_file", "date", "rule", "log-file(s)"], rows[:1]
     out: dict[str, list[tuple[str, set[str]]]] = {}
@@ -153,3 +156,15 @@ def planned_reasons(output: str) -> list[tuple[str, str, str]]:
             (head.group(1), out.group(1).strip() if out else "", reason.group(1) if reason else "")
         )
     return jobs
+
+
+def check_code_sets(records: dict[str, list[tuple[str, set[str]]]]) -> None:
+    """Each job loaded only modules of its rule's derived code set (kstarlab.codesets)."""
+    from kstarlab.codesets import script_code
+
+    scripts = rule_scripts()
+    for rule, jobs in records.items():
+        derived = set(script_code(REPO / "workflow/rules" / scripts[rule][0]).modules)
+        for log, loaded in jobs:
+            assert "kstarlab.jobs.runtime" in loaded, log
+            assert loaded <= derived, f"{log}: {sorted(loaded - derived)} not in its code set"
