@@ -12,14 +12,14 @@ import graph over the package. An edge is:
 - a string that names a kstarlab module, as in ``importlib.import_module("kstarlab.x")``
   or ``resources.files("kstarlab.resources")``.
 
-A package's data files (``resources/*.json``; not the ``py.typed`` marker) belong to it. The hash of a code set covers
-the script and every file of the set, ``.py`` files as their syntax tree without docstrings:
-comments, docstrings and formatting change no hash. The rules' ``code`` param is that hash
-(``code_of`` in ``workflow/rules/common.smk``), so a real change to a module reruns the
-jobs of exactly the rules whose set holds it; ``dvc.yaml``'s library deps are derived from
-the same sets (`dvc_library_deps`). ``python -m kstarlab.codesets FILE...`` prints a
-script's (or module's) set and hash; ``--dvc dvc.yaml`` checks the deps, ``--fix`` rewrites
-them.
+A package's data files (``resources/*.json``, not the ``py.typed`` marker) belong to it.
+The hash of a code set covers the script and every file of the set, ``.py`` files as their
+syntax tree without docstrings: comments, docstrings and formatting change no hash. The
+rules' ``code`` param is that hash (``code_of`` in ``workflow/rules/common.smk``), so a real
+change to a module reruns the jobs of exactly the rules whose set holds it; ``dvc.yaml``'s
+library deps are derived from the same sets (`dvc_library_deps`).
+``python -m kstarlab.codesets FILE...`` prints a script's (or a module's) set and hash;
+``--dvc dvc.yaml`` checks the deps, ``--fix`` rewrites them.
 """
 
 from __future__ import annotations
@@ -391,8 +391,11 @@ def fix_dvc(repo: Path | str, text: str) -> str:
     its deps, which must stand together) replaced by the derived ones."""
     import yaml
 
+    repo = Path(repo).resolve()
+    if repo not in graph().root.parents:
+        raise InputError(f"the kstarlab in use ({graph().root}) is not the one under {repo}")
     derived = dvc_library_deps(repo, yaml.safe_load(text))
-    prefix = graph().root.relative_to(Path(repo).resolve()).as_posix()
+    prefix = graph().root.relative_to(repo).as_posix()
     dep = re.compile(rf"^(\s*)- {re.escape(prefix)}(/\S*)?\s*$")
     out: list[str] = []
     stage = None
