@@ -13,8 +13,9 @@
 #   covers its Python start-up, imports and work), and its CPU seconds;
 # - outside: 1 - job seconds / (wall x cores), the share of the machine's capacity spent
 #   outside any job (Snakemake itself, and cores idle while the DAG's dependencies wait);
-# - baseline: the cost of a job's bare start, `python -c "from kstarlab import jobs"`,
-#   times the job count, against the job seconds.
+# - baseline: the cost of a job's bare start (numpy, pandas, the jobs' runtime),
+#   `python -c "from kstarlab.jobs import runtime, summaries"`, times the job count,
+#   against the job seconds.
 # The work folder is kept (its path is printed) so the figures can be looked at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +44,7 @@ report_end=$(date +%s.%N)
 starts=()
 for _ in 1 2 3 4 5; do
     t0=$(date +%s.%N)
-    "$PY" -c "from kstarlab import jobs"
+    "$PY" -c "from kstarlab.jobs import runtime, summaries"
     t1=$(date +%s.%N)
     starts+=("$t0:$t1")
 done
@@ -78,7 +79,8 @@ print(f"job seconds: {job_seconds:.1f} s wall, {jobs['cpu'].sum():.1f} s CPU")
 capacity = wall * cores
 print(f"outside any job: {1 - job_seconds / capacity:.0%} of {capacity:.0f} core-seconds")
 print(
-    f"baseline, a job's bare start (`from kstarlab import jobs`, median of 5): {startup:.2f} s;"
+    f"baseline, a job's bare start (`from kstarlab.jobs import runtime, summaries`,"
+    f" median of 5): {startup:.2f} s;"
     f" x {len(jobs)} jobs = {startup * len(jobs):.0f} s = {startup * len(jobs) / job_seconds:.0%}"
     " of the job seconds"
 )

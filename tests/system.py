@@ -104,3 +104,67 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
         *args,
     ]
     return run(cmd, timeout=300)
+
+
+def rule_scripts() -> dict[str, tuple[str, str]]:
+    """Each rule's script and the script its ``code`` param hashes (``code_of``), as
+    written in workflow/rules/*.smk (relative to that folder)."""
+    out = {}
+    for smk in sorted((REPO / "workflow/rules").glob("*.smk")):
+        for block in re.split(r"\n(?=rule \w+:)", smk.read_text()):
+            head = re.match(r"rule (\w+):", block)
+            script = re.search(r'^\s+script:\s*\n\s+"([^"]+)"', block, flags=re.M)
+            if head and script:
+                code = re.search(r'^\s+code=code_of\("([^"]+)"\)', block, flags=re.M)
+                out[head.group(1)] = (script.group(1), code.group(1) if code else "")
+    return out
+
+
+def job_modules(
+    workdir: Path, configfile: Path | str, *targets: str
+) -> dict[str, list[tuple[str, set[str]]]]:
+    """For each rule, (log, the kstarlab modules the job loaded) of every finished job of
+    a run (of ``targets``, default ``all``), read from the record that
+    `kstarlab.jobs.runtime.job_log` writes at a job's end."""
+    from kstarlab.jobs.runtime import MODULES_RECORD
+
+    summary = snakemake("--summary", *targets, workdir=workdir, configfile=configfile).stdout
+    rows = [line.split("\t") for line in summary.splitlines()]
+    assert rows and rows[0][:4] == ["output_file", "date", "rule", "log-file(s)"], rows[:1]
+    out: dict[str, list[tuple[str, set[str]]]] = {}
+    for log, rule in sorted({(r[3], r[2]) for r in rows[1:] if len(r) > 3 and r[3] != "-"}):
+        lines = [
+            line.split(MODULES_RECORD, 1)[1]
+            for line in (workdir / log).read_text().splitlines()
+            if MODULES_RECORD in line
+        ]
+        assert len(lines) == 1, f"{log}: {len(lines)} records of the loaded modules"
+        out.setdefault(rule, []).append((log, set(lines[0].split())))
+    return out
+
+
+def planned_reasons(output: str) -> list[tuple[str, str, str]]:
+    """(rule, first output, reason) of every job in a ``snakemake -n`` listing."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
+        head = re.match(r"(?:local)?rule (\w+):", block.strip())
+        if not head or head.group(1) == "all":
+            continue
+        out = re.search(r"^\s+output: ([^,\n]+)", block, flags=re.M)
+        reason = re.search(r"^\s+reason: (.+)$", block, flags=re.M)
+        jobs.append(
+            (head.group(1), out.group(1).strip() if out else "", reason.group(1) if reason else "")
+        )
+    return jobs
+
+
+def check_code_sets(records: dict[str, list[tuple[str, set[str]]]]) -> None:
+    """Each job loaded only modules of its rule's derived code set (kstarlab.codesets)."""
+    from kstarlab.codesets import script_code
+
+    scripts = rule_scripts()
+    for rule, jobs in records.items():
+        derived = set(script_code(REPO / "workflow/rules" / scripts[rule][0]).modules)
+        for log, loaded in jobs:
+            assert "kstarlab.jobs.runtime" in loaded, log
+            assert loaded <= derived, f"{log}: {sorted(loaded - derived)} not in its code set"

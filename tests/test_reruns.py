@@ -1,14 +1,27 @@
 """Partial reruns: after a completed smoke run, a config or library change plans exactly
-the affected jobs (issue: rerun on config change)."""
+the affected jobs (issue: rerun on config change), and a library change reruns exactly the
+rules whose derived code set holds the module (kstarlab.codesets)."""
 
 from __future__ import annotations
 
 import shutil
 from collections import Counter
+from types import SimpleNamespace
 
+import pytest
 import yaml
 
-from system import REPO, SMOKE, planned_jobs, snakemake
+from kstarlab.codesets import script_code
+from system import (
+    REPO,
+    SMOKE,
+    check_code_sets,
+    job_modules,
+    planned_jobs,
+    planned_reasons,
+    rule_scripts,
+    snakemake,
+)
 
 AGGREGATES = {"kstar_summary", "study_tables", "study_distributions", "study_table_html"}
 
@@ -84,33 +97,111 @@ def test_unread_keys_changed(smoke_run, tmp_path):
     assert plan(smoke_run, tmp_path, edit) == []
 
 
-def test_library_change_reruns_its_stage_only(smoke_run, tmp_path):
-    """A copy of the repository whose k* engine changed in code (not only in comments)."""
-    copy = tmp_path / "repo"
+# The smoke run extended by the jobs it lacks: the dataset card, a trend study (over the
+# noise level the smoke study has) and a projections figure. So every rule has run here but
+# weights_card (test_workflow.py) and the geometry rules (test_workflow_geometry.py), which
+# check their jobs' modules the same way.
+TREND = {
+    "models": ["mlp"],
+    "layers": ["logit"],
+    "transforms": ["clean", "noise-0.1"],
+    "metrics": ["euclidean"],
+    "classes": ["0", "1", "8"],
+    "trend": True,
+}
+NEW_JOBS = {
+    "dataset_card": 1,
+    "study_tables": 1,
+    "study_distributions": 1,
+    "study_trend": 1,
+    "study_table_html": 1,
+    "study_projections": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def extended_run(smoke_run, tmp_path_factory):
+    work = tmp_path_factory.mktemp("extended") / "run"
+    shutil.copytree(smoke_run, work, symlinks=True)
+    cfg = yaml.safe_load(SMOKE.read_text())
+    cfg["studies"]["trend"] = TREND
+    cfg["studies"]["architectures"]["projections"] = True
+    config = work.parent / "extended.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    targets = ["all", "results/data/dataset.json"]
+    planned = planned_jobs(snakemake("-n", *targets, workdir=work, configfile=config).stdout)
+    assert rules(planned) == NEW_JOBS  # the smoke run's own jobs are done
+    snakemake("--cores", "2", *targets, workdir=work, configfile=config, timeout=1200)
+    records = job_modules(work, config, *targets)
+    return SimpleNamespace(work=work, config=config, records=records)
+
+
+def test_every_job_loaded_only_modules_of_its_code_set(extended_run):
+    """What each job of the run really imported (its log's record of sys.modules at its
+    end) is inside the code set derived for its rule: no dynamic import escapes the graph."""
+    assert set(extended_run.records) == set(rule_scripts()) - {
+        "weights_card",
+        "geometry_model",
+        "geometry_summary",
+    }
+    check_code_sets(extended_run.records)
+    kstar = extended_run.records["kstar"]
+    assert len(kstar) == 12 and all("kstarlab.kstar" in loaded for _, loaded in kstar)
+
+
+def copy_repo(dest):
     shutil.copytree(
-        REPO, copy, ignore=shutil.ignore_patterns(".venv", "results", ".snakemake", ".git")
+        REPO, dest, ignore=shutil.ignore_patterns(".venv", "results", ".snakemake", ".git")
     )
-    engine = copy / "src/kstarlab/kstar.py"
-    env = {"PYTHONPATH": str(copy / "src")}
-    engine.write_text(engine.read_text() + "\n# a comment changes no code\n")
-    assert (
-        planned_jobs(
-            snakemake(
-                "-n", workdir=smoke_run, configfile=SMOKE, env=env, snakefile=copy / "Snakefile"
-            ).stdout
+    return dest
+
+
+@pytest.mark.parametrize(
+    ("module", "holders"),
+    [
+        # the k* engine, and the module holding the k* job (Table XXI's k* job calls it)
+        ("kstar.py", {"kstar", "embedding_kstar"}),
+        ("jobs/kstar_cells.py", {"kstar", "embedding_kstar"}),
+        ("pipeline.py", {"study_trend"}),  # the trend computation (trend_values)
+    ],
+)
+def test_code_change_reruns_exactly_the_rules_holding_it(extended_run, tmp_path, module, holders):
+    """A copy of the repository with one module changed in code (not only in comments):
+    the jobs of the rules whose code set holds it rerun (their `code` param changed), what
+    reads their outputs follows, and nothing else; never training or extraction."""
+    copy = copy_repo(tmp_path / "repo")
+    path = copy / "src/kstarlab" / module
+    name = "kstarlab." + module.removesuffix(".py").replace("/", ".")
+    records = extended_run.records
+    scripts = rule_scripts()
+    derived = {
+        rule
+        for rule in records
+        if name in script_code(REPO / "workflow/rules" / scripts[rule][0]).modules
+    }
+    assert derived == holders
+
+    def dry_run():
+        out = snakemake(
+            "-n",
+            workdir=extended_run.work,
+            configfile=extended_run.config,
+            env={"PYTHONPATH": str(copy / "src")},
+            snakefile=copy / "Snakefile",
         )
-        == []
-    )
-    engine.write_text(engine.read_text() + "\nUNUSED_CONSTANT = 1\n")
-    jobs = planned_jobs(
-        snakemake(
-            "-n", workdir=smoke_run, configfile=SMOKE, env=env, snakefile=copy / "Snakefile"
-        ).stdout
-    )
-    assert rules(jobs)["kstar"] == 12
-    # the Table XXI embeddings run the k* engine too (not the demonstration's training)
-    embeddings = {"embedding_kstar", "embedding_tables", "embedding_distributions"}
-    assert set(rules(jobs)) == {"kstar", *AGGREGATES, *embeddings}
+        return planned_reasons(out.stdout)
+
+    path.write_text(path.read_text() + "\n# a comment changes no code\n")
+    assert dry_run() == []
+    path.write_text(path.read_text() + "\nUNUSED_CONSTANT = 1\n")
+    jobs = dry_run()
+    changed = Counter(r for r, _, why in jobs if "Params have changed since last execution" in why)
+    assert changed == {rule: len(records[rule]) for rule in holders}, jobs
+    for rule, output, why in jobs:
+        if rule not in holders:
+            assert why.startswith("Input files updated by another job:"), (rule, output, why)
+            assert ";" not in why, (rule, output, why)
+    assert not {"train_model", "extract", "embedding_demo"} & {r for r, _, _ in jobs}
 
 
 def test_canonical_sorts_every_mapping_and_keeps_sequences():

@@ -13,7 +13,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from system import REPO, SMOKE, chromium, planned_jobs, run, snakemake, tool
+from system import (
+    REPO,
+    SMOKE,
+    check_code_sets,
+    chromium,
+    job_modules,
+    planned_jobs,
+    run,
+    snakemake,
+    tool,
+)
 
 
 def smoke_grid():
@@ -244,6 +254,9 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
     latents = "results/latents/r18/clean.h5"
     snakemake("--cores", "1", card, workdir=tmp_path, configfile=config)
     assert json.loads((tmp_path / card).read_text())["sha256"] == sha256(weights)
+    records = job_modules(tmp_path, config, card)
+    assert list(records) == ["weights_card"]
+    check_code_sets(records)  # the job loaded only modules of its rule's code set
 
     before = snakemake("-n", workdir=tmp_path, configfile=config).stdout
     assert ("weights_card", card) not in planned_jobs(before)
@@ -371,7 +384,10 @@ def test_scripts_are_thin():
             if ln.strip() and not ln.startswith(('"""', "#"))
         ]
         assert len(code) <= 20, f"{script.name} holds logic; move it into kstarlab.jobs"
-        assert "from kstarlab import jobs" in script.read_text()
+        # each script imports only its family of jobs (and the runtime), so its rule's code
+        # set (kstarlab.codesets) holds no other family's code
+        imports = re.findall(r"^from (kstarlab\S*) import", script.read_text(), flags=re.M)
+        assert imports and all(m.startswith("kstarlab.jobs.") for m in imports), imports
     assert shutil.which(tool("snakemake"))
 
 

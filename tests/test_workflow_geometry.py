@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import yaml
 
-from system import SMOKE, planned_jobs, snakemake
+from system import SMOKE, check_code_sets, job_modules, planned_jobs, snakemake
 
 GEOMETRY = {
     "enabled": True,
@@ -43,6 +43,9 @@ def test_geometry_study_runs_with_corruptions_inside_its_job(tmp_path):
     assert sorted(p.name for p in (tmp_path / "results/latents/mlp").iterdir()) == ["clean.h5"]
     samples = pd.read_csv(tmp_path / "results/geometry/mlp/samples.csv")
     assert set(samples["corruption_robustness"]) <= {0.0, 0.5, 1.0}
+    records = job_modules(tmp_path, config, *targets)
+    assert {"geometry_model", "geometry_summary"} <= set(records)
+    check_code_sets(records)  # each job loaded only modules of its rule's code set
 
 
 def test_corruption_jobs_plan_one_extraction_per_benchmark(tmp_path):

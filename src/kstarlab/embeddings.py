@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from kstarlab.errors import InputError
+from kstarlab.names import EMBEDDING_SUFFIXES
 
 #: Embedding files: ``.npz``, or HDF5 (the suffixes of `kstarlab.io`).
-EMBEDDING_SUFFIXES = (".npz", ".h5", ".hdf5", ".hdf")
 #: The row labels of Table XXI.
 TABLE_INDEX = ("Task", "Architecture")
 #: The Task cell of a demonstration row starts with this.
@@ -89,21 +89,6 @@ def _labels(values: np.ndarray, key: str, where: str, n: int) -> None:
         raise InputError(f"{where}: {key} must hold integer labels, got dtype {values.dtype}")
     if values.size and values.min() < 0:
         raise InputError(f"{where}: {key} holds the negative label {values.min()}")
-
-
-def embedding_samples(path: str | os.PathLike[str]) -> int:
-    """The number of samples of an embedding file (the length of its ``y``), for the job's
-    resources; 0 when the file cannot be read (the job then names the fault)."""
-    try:
-        if str(path).lower().endswith(".npz"):
-            with np.load(path, allow_pickle=False) as archive:
-                return int(archive["y"].shape[0])
-        import h5py
-
-        with h5py.File(path, "r") as handle:
-            return int(handle["y"].shape[0])
-    except Exception:  # any unreadable file: the job names the fault
-        return 0
 
 
 def embedding_summary(

@@ -37,6 +37,9 @@ def trained_checkpoint(model: str) -> str:
 #: Suffixes of the checkpoint files kstarlab loads (torch.load's formats).
 WEIGHT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
 
+#: Suffixes of the embedding files Table XXI reads (NumPy archives and HDF5).
+EMBEDDING_SUFFIXES = (".npz", ".h5", ".hdf5", ".hdf")
+
 #: Suffixes of the image files an image folder dataset reads (case-insensitive).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 

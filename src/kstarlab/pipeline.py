@@ -15,7 +15,6 @@ Transform strings are validated by `kstarlab.perturb.spec`, which the extraction
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import os
 import re
@@ -26,6 +25,7 @@ from typing import Any
 from kstarlab.errors import InputError
 from kstarlab.names import (
     CLASS_MAP_GEOMETRY,
+    EMBEDDING_SUFFIXES,
     IMAGE_SUFFIXES,
     METRICS,
     ZOO_ARCHS,
@@ -221,8 +221,6 @@ def check_embedding_files(sources: Iterable[EmbeddingSource]) -> None:
     job that reads it, `kstarlab.embeddings.check_embedding`)."""
     from pathlib import Path
 
-    from kstarlab.embeddings import EMBEDDING_SUFFIXES
-
     for source in sources:
         if source.file is None:
             continue
@@ -318,96 +316,6 @@ def canonical(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(canonical(item) for item in value)
     return value
-
-
-# The library modules each stage's jobs execute. A job's params include a hash of their
-# code (`code_hash`), so editing the library reruns exactly the stages it affects.
-STAGE_MODULES = {
-    "train": ("train.py", "device.py", "models", "data.py", "split.py", "io.py", "perturb"),
-    "extract": (
-        "extract.py",
-        "classmap.py",
-        "device.py",
-        "layers.py",
-        "transforms.py",
-        "models",
-        "data.py",
-        "split.py",
-        "perturb",
-        "io.py",
-    ),
-    "kstar": ("kstar.py", "device.py", "_rows.py", "summary.py", "io.py"),
-    "tables": ("tables.py", "summary.py"),
-    "figures": ("kstar_plots.py", "figures.py"),
-    "geometry": (
-        "geometry",
-        "models",
-        "data.py",
-        "split.py",
-        "io.py",
-        "figures.py",
-        "tables.py",
-        # the corruptions are extracted inside the geometry job
-        "extract.py",
-        "classmap.py",
-        "device.py",
-        "layers.py",
-        "transforms.py",
-        "perturb",
-    ),
-    # Table XXI: the demonstration embeddings, then k*, tables and figures of every embedding
-    "embedding_demo": ("embedding_demo.py", "train.py", "split.py", "io.py"),
-    "embeddings": (
-        "embeddings.py",
-        "kstar.py",
-        "device.py",
-        "_rows.py",
-        "summary.py",
-        "tables.py",
-        "io.py",
-        "kstar_plots.py",
-        "figures.py",
-    ),
-}
-
-
-def code_hash(stage: str) -> str:
-    """SHA-256 of the *code* of a stage's modules: comments, docstrings and formatting are
-    ignored (the hash is taken over the parsed syntax tree), so only real changes count."""
-    import hashlib
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent
-    files: list[Path] = []
-    for entry in ("jobs.py", *STAGE_MODULES[stage]):
-        path = root / entry
-        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(_syntax_tree(str(path)))
-    return digest.hexdigest()[:16]
-
-
-@functools.cache
-def _syntax_tree(path: str) -> bytes:
-    """The dumped syntax tree of one file, docstrings blanked. Cached: the stages share
-    modules (jobs.py, models, io.py...), and parsing them once halves the DAG's start-up."""
-    import ast
-
-    with open(path, encoding="utf-8") as fh:
-        tree = ast.parse(fh.read())
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            body[0].value.value = ""  # drop docstrings
-    return ast.dump(tree).encode()
 
 
 def check_layer(arch: str, layer: str, where: str) -> None:
@@ -673,6 +581,23 @@ def count_images(root: str) -> int:
                     count += 1
         _IMAGE_COUNTS[root] = count
     return _IMAGE_COUNTS[root]
+
+
+def embedding_samples(path: str | os.PathLike[str]) -> int:
+    """The number of samples of an embedding file (the length of its ``y``), for the job's
+    resources; 0 when the file cannot be read (the job then names the fault)."""
+    import numpy as np
+
+    try:
+        if str(path).lower().endswith(".npz"):
+            with np.load(path, allow_pickle=False) as archive:
+                return int(archive["y"].shape[0])
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            return int(handle["y"].shape[0])
+    except Exception:  # any unreadable file: the job names the fault
+        return 0
 
 
 def dataset_samples(dataset: Mapping[str, Any], split: str | None = None) -> int:

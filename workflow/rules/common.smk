@@ -3,7 +3,7 @@
 # exactly the jobs it touches (Snakemake's params trigger).
 import sys
 
-from kstarlab.embeddings import embedding_samples
+from kstarlab.codesets import script_code
 from kstarlab.errors import InputError
 from kstarlab.names import (
     is_no_weights,
@@ -11,14 +11,13 @@ from kstarlab.names import (
     trained_checkpoint,
 )
 from kstarlab.pipeline import (
-    STAGE_MODULES,
     canonical,
     check_config,
-    code_hash,
     COSTS,
     corruption_transforms,
     dataset_of,
     dataset_samples,
+    embedding_samples,
     job_resources,
     metric_args,
 )
@@ -38,8 +37,14 @@ wildcard_constraints:
     study=r"[A-Za-z0-9_\-]+",
 
 
-# Hash of the library code each stage runs: a real change to it reruns that stage's jobs.
-CODE = {stage: code_hash(stage) for stage in STAGE_MODULES}
+def code_of(script):
+    """The hash of the code a rule's script runs: the script and the closure of the
+    kstarlab modules it imports (kstarlab.codesets). As the rule's `code` param, a real
+    change to any of them (not to comments or docstrings) reruns the rule's jobs, and a
+    change elsewhere does not. `script` is the rule's own script path, as in `script:`.
+    """
+    return script_code(workflow.source_path(script)).hash
+
 
 LOGS = "results/logs"
 BENCH = "results/benchmarks"

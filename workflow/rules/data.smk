@@ -17,7 +17,7 @@ rule dataset_card:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["extract"],
+        code=code_of("../scripts/dataset_card.py"),
         dataset=canonical(config["dataset"]),
     script:
         "../scripts/dataset_card.py"

@@ -22,7 +22,7 @@ rule embedding_demo:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["embedding_demo"],
+        code=code_of("../scripts/embedding_demo.py"),
         seed=config["seed"],
     script:
         "../scripts/embedding_demo.py"
@@ -45,7 +45,7 @@ rule embedding_kstar:
         mem_mb=resource("kstar", "mem_mb"),
         runtime=resource("kstar", "runtime"),
     params:
-        code=CODE["embeddings"],
+        code=code_of("../scripts/embedding_kstar.py"),
         kstar=canonical(
             {
                 **metric_args(config["embeddings"]["metric"]),
@@ -83,7 +83,7 @@ rule embedding_tables:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["embeddings"],
+        code=code_of("../scripts/embedding_tables.py"),
         settings=embedding_settings(),
     script:
         "../scripts/embedding_tables.py"
@@ -111,7 +111,7 @@ rule embedding_distributions:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["embeddings"],
+        code=code_of("../scripts/embedding_distributions.py"),
         settings=canonical({"sources": [source.params() for source in PLAN.embeddings]}),
     script:
         "../scripts/embedding_distributions.py"

@@ -18,7 +18,7 @@ rule extract:
         runtime=resource("extract", "runtime"),
         gpu=resource("extract", "gpu"),
     params:
-        code=CODE["extract"],
+        code=code_of("../scripts/extract.py"),
         model=model_params,
         settings=extract_params,
         device=config["device"],

@@ -20,7 +20,7 @@ rule geometry_model:
         mem_mb=resource("geometry", "mem_mb"),
         runtime=resource("geometry", "runtime"),
     params:
-        code=CODE["geometry"],
+        code=code_of("../scripts/geometry_model.py"),
         geometry=geometry_params,
     script:
         "../scripts/geometry_model.py"
@@ -98,7 +98,7 @@ rule geometry_summary:
         mem_mb=resource("geometry", "mem_mb"),
         runtime=resource("geometry", "runtime"),
     params:
-        code=CODE["geometry"],
+        code=code_of("../scripts/geometry_summary.py"),
         models=list(PLAN.geometry_models),
         seed=config["seed"],
     script:

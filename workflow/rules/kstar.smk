@@ -20,7 +20,7 @@ rule kstar:
         mem_mb=resource("kstar", "mem_mb"),
         runtime=resource("kstar", "runtime"),
     params:
-        code=CODE["kstar"],
+        code=code_of("../scripts/kstar.py"),
         kstar=kstar_params,
         device=config["device"],
     script:
@@ -49,7 +49,7 @@ rule kstar_summary:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["tables"],
+        code=code_of("../scripts/kstar_summary.py"),
         jobs=[list(job) for job in PLAN.kstar_jobs],
     script:
         "../scripts/kstar_summary.py"

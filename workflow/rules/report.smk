@@ -27,6 +27,6 @@ rule study_table_html:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["tables"],
+        code=code_of("../scripts/table_html.py"),
     script:
         "../scripts/table_html.py"

@@ -22,7 +22,7 @@ rule study_tables:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["tables"],
+        code=code_of("../scripts/study_tables.py"),
         study=study_params,
     script:
         "../scripts/study_tables.py"
@@ -51,7 +51,7 @@ rule study_distributions:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["figures"],
+        code=code_of("../scripts/study_distributions.py"),
         study=study_params,
     script:
         "../scripts/study_distributions.py"
@@ -80,7 +80,7 @@ rule study_trend:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["figures"],
+        code=code_of("../scripts/study_trend.py"),
         study=study_params,
     script:
         "../scripts/study_trend.py"
@@ -108,7 +108,7 @@ rule study_projections:
         mem_mb=resource("projections", "mem_mb"),
         runtime=resource("projections", "runtime"),
     params:
-        code=CODE["figures"],
+        code=code_of("../scripts/study_projections.py"),
         study=study_params,
         seed=config["seed"],
     script:

@@ -17,7 +17,7 @@ rule train_model:
         runtime=resource("train", "runtime"),
         gpu=resource("train", "gpu"),
     params:
-        code=CODE["train"],
+        code=code_of("../scripts/train.py"),
         train=train_params,
         device=config["device"],
     script:
@@ -46,7 +46,7 @@ rule weights_card:
         mem_mb=resource("aggregate", "mem_mb"),
         runtime=resource("aggregate", "runtime"),
     params:
-        code=CODE["extract"],
+        code=code_of("../scripts/weights_card.py"),
         model=model_params,
     script:
         "../scripts/weights_card.py"

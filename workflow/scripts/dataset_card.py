@@ -1,7 +1,8 @@
 """Describe the evaluated dataset (rule dataset_card)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.cards import dataset_card
+from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.dataset_card(sm.params.dataset, sm.output[0])
+with job_log(sm.log[0]):
+    dataset_card(sm.params.dataset, sm.output[0])

@@ -1,8 +1,9 @@
 """A demonstration embedding: a scikit-learn table through an MLP's logits (rule embedding_demo)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.demo_embeddings import embedding_demo
+from kstarlab.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.set_threads(sm.threads)
-    jobs.embedding_demo(sm.wildcards.demo, sm.params.seed, sm.output[0])
+with job_log(sm.log[0]):
+    set_threads(sm.threads)
+    embedding_demo(sm.wildcards.demo, sm.params.seed, sm.output[0])

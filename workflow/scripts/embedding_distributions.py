@@ -1,7 +1,8 @@
 """k* distributions of the configured embeddings (rule embedding_distributions)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.embeddings import embedding_distributions
+from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.embedding_distributions(list(sm.input.samples), sm.params.settings, sm.output[0])
+with job_log(sm.log[0]):
+    embedding_distributions(list(sm.input.samples), sm.params.settings, sm.output[0])

@@ -1,11 +1,12 @@
 """k* of one embedding file (rule embedding_kstar)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.embedding_cells import embedding_kstar
+from kstarlab.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.set_threads(sm.threads)
-    jobs.embedding_kstar(
+with job_log(sm.log[0]):
+    set_threads(sm.threads)
+    embedding_kstar(
         sm.input[0],
         sm.params.kstar,
         sm.output.samples,

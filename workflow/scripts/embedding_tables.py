@@ -1,7 +1,8 @@
 """Table XXI of the configured embeddings (rule embedding_tables)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.embeddings import embedding_tables
+from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.embedding_tables(list(sm.input), sm.params.settings, dict(sm.output.items()))
+with job_log(sm.log[0]):
+    embedding_tables(list(sm.input), sm.params.settings, dict(sm.output.items()))

@@ -1,11 +1,12 @@
 """Extract one model's layers under one transform to HDF5 (rule extract)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.extraction import extract
+from kstarlab.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.set_threads(sm.threads)
-    jobs.extract(
+with job_log(sm.log[0]):
+    set_threads(sm.threads)
+    extract(
         sm.wildcards.model,
         sm.params.model,
         sm.wildcards.transform,

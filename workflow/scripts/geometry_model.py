@@ -1,11 +1,12 @@
 """Geometric features and robustness of one model (rule geometry_model)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.geometry import geometry_model
+from kstarlab.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.set_threads(sm.threads)
-    jobs.geometry_model(
+with job_log(sm.log[0]):
+    set_threads(sm.threads)
+    geometry_model(
         sm.wildcards.model,
         sm.params.geometry,
         sm.input.clean,

@@ -1,10 +1,11 @@
 """Correlations, embeddings and figures across models (rule geometry_summary)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.geometry import geometry_summary
+from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.geometry_summary(
+with job_log(sm.log[0]):
+    geometry_summary(
         sm.params.models,
         list(sm.input.samples),
         list(sm.input.pruning),

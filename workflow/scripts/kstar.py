@@ -1,11 +1,12 @@
 """k* of one (model, layer, transform, metric) (rule kstar)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.kstar_cells import kstar
+from kstarlab.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.set_threads(sm.threads)
-    jobs.kstar(
+with job_log(sm.log[0]):
+    set_threads(sm.threads)
+    kstar(
         sm.input[0],
         sm.wildcards.layer,
         sm.params.kstar,

@@ -1,7 +1,8 @@
 """The tidy summary of every k* job (rule kstar_summary)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.runtime import job_log
+from kstarlab.jobs.summaries import kstar_summary_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.kstar_summary_table(list(sm.input), sm.params.jobs, sm.output[0])
+with job_log(sm.log[0]):
+    kstar_summary_table(list(sm.input), sm.params.jobs, sm.output[0])

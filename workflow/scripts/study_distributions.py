@@ -1,7 +1,8 @@
 """k* distribution figure of one study (rule study_distributions)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.figures import study_distributions
+from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.study_distributions(list(sm.input), sm.params.study, sm.output[0])
+with job_log(sm.log[0]):
+    study_distributions(list(sm.input), sm.params.study, sm.output[0])

@@ -1,11 +1,12 @@
 """k* beside 2-D projections for one study (rule study_projections)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.figures import study_projections
+from kstarlab.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.set_threads(sm.threads)
-    jobs.study_projections(
+with job_log(sm.log[0]):
+    set_threads(sm.threads)
+    study_projections(
         list(sm.input.samples),
         list(sm.input.latents),
         sm.params.study,

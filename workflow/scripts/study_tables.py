@@ -1,7 +1,8 @@
 """The paper's tables of one study (rule study_tables)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.reports import study_tables
+from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.study_tables(list(sm.input), sm.params.study, dict(sm.output.items()))
+with job_log(sm.log[0]):
+    study_tables(list(sm.input), sm.params.study, dict(sm.output.items()))

@@ -1,7 +1,8 @@
 """Trend figure of one transform study (rule study_trend)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.runtime import job_log
+from kstarlab.jobs.trend import study_trend
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.study_trend(list(sm.input), sm.params.study, sm.output[0])
+with job_log(sm.log[0]):
+    study_trend(list(sm.input), sm.params.study, sm.output[0])

@@ -1,10 +1,11 @@
 """A study's tables as an HTML page for the report (rule study_table_html)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.reports import table_html
+from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.table_html(
+with job_log(sm.log[0]):
+    table_html(
         sm.input.markdown,
         sm.input.per_class,
         sm.input.patterns,

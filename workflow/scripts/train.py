@@ -1,8 +1,9 @@
 """Train one zoo model (rule train_model)."""
 
-from kstarlab import jobs
+from kstarlab.jobs.runtime import job_log, set_threads
+from kstarlab.jobs.training import train
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with jobs.job_log(sm.log[0]):
-    jobs.set_threads(sm.threads)
-    jobs.train(sm.params.train, sm.output.model, device=sm.params.device)
+with job_log(sm.log[0]):
+    set_threads(sm.threads)
+    train(sm.params.train, sm.output.model, device=sm.params.device)

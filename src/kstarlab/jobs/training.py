@@ -1,0 +1,20 @@
+"""Training one zoo model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from kstarlab.jobs.runtime import log
+
+
+def train(
+    settings: Mapping[str, Any], out_model: str, device: str = "cpu", progress: bool = False
+) -> None:
+    """Train one zoo model and save its checkpoint and metadata."""
+    from kstarlab.train import TrainConfig, save_trained, train_zoo
+
+    result = train_zoo(TrainConfig(**settings), device=device, progress=progress)
+    save_trained(result, out_model)
+    log.info("trained %s: %s", out_model, json.dumps(result.metadata, default=str))
