@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from kstarlab.data import load_dataset
     from kstarlab.perturb import PerturbConfig, parse_transform
     from kstarlab.perturb.preview import save_preview
+    from kstarlab.transforms import bind_transform
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
@@ -106,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
         from kstarlab.models import load_model
 
         model = load_model(args.model, weights=args.weights, trusted=args.trusted).module
-    if transform.needs_grad:
+    _, loaded = bind_transform(transform, data)
+    if loaded is not data:  # done while loading: a crop of an image folder's raw images
+        perturbed, info = torch.stack([loaded.dataset[i][0] for i in range(n)]), {}
+    elif transform.needs_grad:
         perturbed, info = transform.apply(images, labels=labels, indices=indices, model=model)
     else:
         with torch.no_grad():
@@ -120,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
     title = transform.name
     if transform.spec.family == "style-fda":
         title += " (Fourier proxy, not AdaIN)"
+    if loaded is not data:
+        title += " (of the raw image)"
     save_preview(
         images,
         perturbed,
