@@ -7,6 +7,8 @@ belongs to the model wrapper, so perturbations always act in pixel space.
   repeated to 3 channels, with a stratified 70/30 train/test split (fixed seed). No download.
 - ``imagefolder``: a torchvision-style ``root/<class>/<image>`` tree, resized and
   center-cropped; an optional class map says which model outputs belong to each folder.
+  `ImageData.raw_center_crop` gives the same tree with the k* paper's crop taken from the
+  decoded image at its own resolution instead (see `ImageFolderImages`).
 - ``embeddings``: an ``.npz`` or ``.h5`` of ``X`` and ``y`` (optional ``predictions`` and
   ``class_names``) that goes to the analysis without a model.
 """
@@ -58,6 +60,18 @@ class ImageData:
     def labels(self) -> np.ndarray:
         """Every label, in dataset order, without decoding any image."""
         return np.asarray(self.dataset.labels, dtype=np.int64)  # type: ignore[attr-defined]
+
+    def raw_center_crop(self, size: int) -> ImageData | None:
+        """These images with each decoded image center-cropped to ``size``×``size`` at its
+        own resolution, then resized to this dataset's output size (its resize and crop are
+        bypassed); ``None`` when the dataset does not resize or crop on load (the digits:
+        their in-memory image is the raw image, so a crop acts on it directly)."""
+        crop_raw = getattr(self.dataset, "raw_center_crop", None)
+        if crop_raw is None:
+            return None
+        dataset = crop_raw(size)
+        params = {**self.params, "raw_crop": int(size)}
+        return ImageData(self.name, dataset, self.class_names, params, self.output_groups)
 
 
 class TensorImages(Dataset):
@@ -158,14 +172,47 @@ def load_digits(split: str = "test", seed: int = 0) -> ImageData:
 
 
 class ImageFolderImages(Dataset):
-    """``root/<class>/<image>`` files, decoded to RGB, resized, center-cropped, in [0, 1]."""
+    """``root/<class>/<image>`` files, decoded to RGB, in [0, 1], of ``crop``×``crop`` pixels.
 
-    def __init__(self, root: Path, classes: list[str], files: list[tuple[Path, int]], transform):
+    By default each image is resized (shorter side to ``resize``) and center-cropped to
+    ``crop``, the usual ImageNet evaluation. With ``raw_crop`` = s, the image is instead
+    center-cropped to s×s at its own resolution, then resized to ``crop``×``crop``: the k*
+    paper's crop transform ("center-cropped to a size ... then resized to the standard
+    dimensions", Tables IX–X). An image smaller than s on a side is padded with zeros
+    first, as torchvision's ``CenterCrop`` does.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        classes: list[str],
+        files: list[tuple[Path, int]],
+        *,
+        resize: int = 256,
+        crop: int = 224,
+        raw_crop: int | None = None,
+    ) -> None:
+        from torchvision import transforms as T
+
         self.root = root
         self.classes = classes
         self.files = files
         self.labels = np.array([label for _, label in files], dtype=np.int64)
-        self.transform = transform
+        self.resize, self.crop, self.raw_crop = resize, crop, raw_crop
+        bilinear = T.InterpolationMode.BILINEAR
+        if raw_crop is None:
+            steps = [T.Resize(resize, interpolation=bilinear, antialias=True), T.CenterCrop(crop)]
+        else:
+            steps = [T.CenterCrop(raw_crop), T.Resize((crop, crop), bilinear, antialias=True)]
+        self.transform = T.Compose([*steps, T.ToTensor()])
+
+    def raw_center_crop(self, size: int) -> ImageFolderImages:
+        """The same files with the raw-image crop of ``size`` px (see the class)."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise InputError(f"raw crop size must be a positive integer, got {size!r}")
+        return ImageFolderImages(
+            self.root, self.classes, self.files, resize=self.resize, crop=self.crop, raw_crop=size
+        )
 
     def __len__(self) -> int:
         return len(self.files)
@@ -190,8 +237,6 @@ def load_imagefolder(
     class_map: str | os.PathLike[str] | None = None,
 ) -> ImageData:
     """An ImageFolder tree: classes are the sorted sub-folders, images their sorted files."""
-    from torchvision import transforms as T
-
     root = Path(root)
     if not root.exists():
         raise InputError(f"dataset root does not exist: {root}")
@@ -215,19 +260,12 @@ def load_imagefolder(
         if not found:
             raise InputError(f"class folder {root / name} holds no images")
         files += [(p, label) for p in found]
-    transform = T.Compose(
-        [
-            T.Resize(resize, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
-            T.CenterCrop(crop),
-            T.ToTensor(),
-        ]
-    )
     groups = None
     params: dict[str, Any] = {"root": str(root), "resize": resize, "crop": crop}
     if class_map is not None:
         groups = read_class_map(class_map, classes)
         params["class_map"] = str(class_map)
-    dataset = ImageFolderImages(root, classes, files, transform)
+    dataset = ImageFolderImages(root, classes, files, resize=resize, crop=crop)
     return ImageData("imagefolder", dataset, classes, params, groups)
 
 

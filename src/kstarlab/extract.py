@@ -49,7 +49,7 @@ from kstarlab.errors import InputError
 from kstarlab.io import atomic_path
 from kstarlab.layers import LayerCapture, resolve_layers
 from kstarlab.models.registry import LoadedModel
-from kstarlab.transforms import Transform, resolve_transform
+from kstarlab.transforms import Transform, bind_transform, resolve_transform
 
 SCHEMA_VERSION = 1
 CHUNK_BYTES = 1 << 20
@@ -98,6 +98,11 @@ def extract(
 ) -> ExtractionResult:
     """Extract ``layers`` of ``model`` on ``data`` (after ``transform``) into HDF5 at ``out``.
 
+    A transform may move into the dataset's loading (`kstarlab.transforms.bind_transform`):
+    ``crop-<s>`` on an image folder crops each raw image to s×s and resizes it to the
+    dataset's crop size, bypassing its resize and crop (the k* paper's Tables IX–X); the
+    file's ``dataset_params`` then hold ``raw_crop`` and ``transform_params`` say
+    ``"applied_to": "raw image"``. Layers are flattened per sample unless pooled:
     ``pool`` lists layers to average over space (conv) or tokens (ViT); ``pool_above``
     also averages every conv layer with more features than that. Layers are checked before
     any file is created. ``stop`` is polled after every batch; when it returns true the run
@@ -115,6 +120,7 @@ def extract(
     dev = resolve_device(device)
     refs = resolve_layers(model.net, list(layers), model.name)
     tf = resolve_transform(transform, seed=seed)
+    tf, data = bind_transform(tf, data)
     _check_input_size(model, data)
     capture = LayerCapture(
         model.module,

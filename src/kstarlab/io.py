@@ -36,6 +36,8 @@ class Latents:
     class_names: list[str] | None = None
     predictions: np.ndarray | None = None
     layer: str | None = None
+    pooling: str = "none"  # extraction's pooling of the layer: none, spatial-mean, token-mean
+    original_shape: tuple[int, ...] | None = None  # the layer's per-sample shape before it
 
 
 @contextlib.contextmanager
@@ -110,7 +112,17 @@ def _read_h5(handle: h5py.File, path: Path, layer: str | None) -> Latents:
             names = handle["class_names"][()]
     if names is not None:
         names = [s.decode() if isinstance(s, bytes) else str(s) for s in np.asarray(names)]
-    return Latents(X=X, y=np.asarray(y), class_names=names, predictions=preds, layer=layer)
+    pooling = X.attrs.get("pooling", "none")
+    shape = X.attrs.get("original_shape")
+    return Latents(
+        X=X,
+        y=np.asarray(y),
+        class_names=names,
+        predictions=preds,
+        layer=layer,
+        pooling=pooling.decode() if isinstance(pooling, bytes) else str(pooling),
+        original_shape=None if shape is None else tuple(int(v) for v in np.asarray(shape)),
+    )
 
 
 def _dataset(handle: h5py.File, path: Path, name: str) -> h5py.Dataset:

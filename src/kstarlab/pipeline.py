@@ -522,10 +522,11 @@ def select(plan: Plan, study: str) -> Iterable[tuple[str, str, str, str]]:
 #
 # n is the number of images the jobs evaluate: 540 for the digits test split, 50,000 for
 # ImageNet-1k val. The bases cover the interpreter with torch imported (~1 GB RSS) and
-# startup; the per-sample terms are generous upper bounds for the paper's models (latents
-# of at most a few thousand features per layer: larger conv maps are pooled). Extraction
-# streams batches to HDF5, so its memory hardly grows with n; k* holds one layer's latents
-# and a block of distances (memory linear, time quadratic in n). A PGD extraction costs
+# startup; the per-sample terms are generous upper bounds for the paper's models. Extraction
+# streams batches to HDF5, so its memory hardly grows with n or with a layer's width; k*
+# streams an HDF5 layer tile by tile and holds a block of distances (memory linear, time
+# quadratic in n). Flattened conv maps (401,408 features for ResNet-50's
+# stage2.block4.conv3) cost far more disk and k* time than this model: docs/benchmarks.md. A PGD extraction costs
 # 1 + 2 × steps forward passes per image; on CUDA, training and extraction get `gpu=1`
 # and a fifth of the CPU runtime. `attempt` grows with Snakemake's `--retries`, so a job
 # killed for memory or time is resubmitted with twice, then three times, the request.

@@ -14,11 +14,15 @@ A study varies some of the first four keys; its tables have one row per varied c
 
 A summary without the interval columns (``kstar_summary(..., resamples=None)``) gives the
 paper's columns alone.
+
+A table computed on pooled feature maps says so in its caption (`pooling_note`): the k*
+paper flattens a layer's output, so averaged maps are another latent space.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,6 +52,48 @@ HEADERS = {
 }
 PAPER_STATS = ("μ", "σ", "γ", "Acc", "Pat")
 INTERVAL_STATS = tuple(HEADERS[c] for c in INTERVAL_COLUMNS)
+
+
+POOLING_WORDS = {"spatial-mean": "averaged over space", "token-mean": "averaged over tokens"}
+
+
+def pooled_layers(
+    latents: Sequence[str | os.PathLike[str]], cells: Sequence[Sequence[str]]
+) -> list[tuple[str, str, str, tuple[int, ...]]]:
+    """``(model, layer, pooling, original shape)`` of each pooled layer of a study, read
+    from the attributes of its cells' latents files (cells are (model, layer, transform,
+    metric), in the order of ``latents``); empty when every layer is flattened."""
+    from kstarlab.io import open_latents
+
+    found: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {}
+    read: set[tuple[str, str]] = set()
+    for path, cell in zip(latents, cells, strict=True):
+        model, layer = str(cell[0]), str(cell[1])
+        if (str(path), layer) in read:
+            continue
+        read.add((str(path), layer))
+        with open_latents(path, layer=layer) as data:
+            if data.pooling != "none" and (model, layer) not in found:
+                found[(model, layer)] = (data.pooling, data.original_shape or ())
+    return [(model, layer, *value) for (model, layer), value in found.items()]
+
+
+def pooling_note(pooled: Sequence[tuple[str, str, str, Sequence[int]]]) -> str:
+    """The caption sentence of a table computed on pooled maps ("" when none is pooled).
+
+    The k* paper's notebook flattens a layer's output before computing distances, so the
+    conv rows of its Tables III–IV are flattened maps; averaged maps are another space.
+    """
+    if not pooled:
+        return ""
+    parts = []
+    for model, layer, mode, shape in pooled:
+        shape = tuple(int(v) for v in shape)
+        words = POOLING_WORDS.get(mode, f"pooled ({mode})")
+        kept = "" if not shape else f" → {shape[0] if mode == 'spatial-mean' else shape[-1]}"
+        dims = f" ({'×'.join(map(str, shape))}{kept} features)" if shape else ""
+        parts.append(f"{layer} of {model} {words}{dims}")
+    return "Computed on pooled maps, not the paper's flattened layers: " + "; ".join(parts) + "."
 
 
 def _check(summary: pd.DataFrame, row_keys: Sequence[str]) -> None:
@@ -173,6 +219,8 @@ def to_latex(table: pd.DataFrame, caption: str = "") -> str:
             ("σ", r"$\sigma$"),
             ("γ", r"$\gamma$"),
             ("—", "--"),
+            ("×", r"$\times$"),
+            ("→", r"$\to$"),
         ):
             s = s.replace(a, b)
         return s

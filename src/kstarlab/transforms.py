@@ -8,18 +8,23 @@ labels, the dataset indices of the samples and the model, so randomness can be d
 model's gradients (``needs_grad``). The model is the dataset's decision
 (`kstarlab.classmap.decision_model`): on a class-mapped dataset its outputs are the
 categories, in the labels' space. ``summary()`` returns what the HDF5 attributes should
-record after the run (for example an attack's success rate).
+record after the run (for example an attack's success rate). A transform may also have
+``bind(data)``, returning the transform and dataset to run instead (`bind_transform`):
+``crop-<s>`` on an image folder moves into the images' loading, to act on the raw image.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
 from kstarlab.errors import InputError
+
+if TYPE_CHECKING:
+    from kstarlab.data import ImageData
 
 
 @runtime_checkable
@@ -79,3 +84,17 @@ def resolve_transform(spec: str | Transform, *, seed: int = 0) -> Transform:
             raise
         raise InputError(f"unknown transform {spec!r}; available: clean") from None
     return perturb.parse_transform(spec, seed=seed)
+
+
+def bind_transform(tf: Transform, data: ImageData) -> tuple[Transform, ImageData]:
+    """The transform and dataset to run: ``tf.bind(data)`` when the transform has it (a
+    crop of an image folder acts on the raw image at load time), else both unchanged."""
+    bind = getattr(tf, "bind", None)
+    if bind is None:
+        return tf, data
+    bound, bound_data = bind(data)
+    if not isinstance(bound, Transform):
+        raise InputError(f"transform {tf.name!r}: bind() must return a transform")
+    if len(bound_data) != len(data):
+        raise InputError(f"transform {tf.name!r}: bind() changed the number of samples")
+    return bound, bound_data

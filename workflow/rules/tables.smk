@@ -3,7 +3,8 @@
 
 rule study_tables:
     input:
-        study_cells,
+        cells=study_cells,
+        latents=study_latents,  # their attributes say which layers were pooled
     output:
         per_class="results/tables/{study}.csv",
         patterns="results/tables/{study}.patterns.csv",

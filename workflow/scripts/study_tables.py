@@ -5,4 +5,9 @@ from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):
-    study_tables(list(sm.input), sm.params.study, dict(sm.output.items()))
+    study_tables(
+        list(sm.input.cells),
+        sm.params.study,
+        dict(sm.output.items()),
+        latents=list(sm.input.latents),
+    )

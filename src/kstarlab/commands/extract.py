@@ -57,7 +57,11 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     out.add_argument("--batch-size", type=positive_int, default=128)
     out.add_argument("--float16", action="store_true", help="store latents as float16")
     out.add_argument(
-        "--pool", type=comma_list, default=[], help="layers to average over space or tokens"
+        "--pool",
+        type=comma_list,
+        default=[],
+        help="layers to average over space or tokens (opt-in: by default every layer is "
+        "flattened, as the k* paper does)",
     )
     out.add_argument(
         "--pool-above", type=positive_int, help="also average conv layers with more features"

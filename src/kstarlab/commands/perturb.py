@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from kstarlab.data import load_dataset
     from kstarlab.perturb import PerturbConfig, parse_transform
     from kstarlab.perturb.preview import save_preview
+    from kstarlab.transforms import bind_transform
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
@@ -128,7 +129,10 @@ def run(args: argparse.Namespace) -> int:
         )
         # The dataset's decision: with a class map, outputs are categories (kstarlab.classmap).
         model = decision_model(loaded.module, data.output_groups, f"class map {args.class_map}")
-    if transform.needs_grad:
+    _, bound = bind_transform(transform, data)
+    if bound is not data:  # done while loading: a crop of an image folder's raw images
+        perturbed, info = torch.stack([bound.dataset[i][0] for i in range(n)]), {}
+    elif transform.needs_grad:
         perturbed, info = transform.apply(images, labels=labels, indices=indices, model=model)
     else:
         with torch.no_grad():
@@ -142,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
     title = transform.name
     if transform.spec.family == "style-fda":
         title += " (Fourier proxy, not AdaIN)"
+    if bound is not data:
+        title += " (of the raw image)"
     save_preview(
         images,
         perturbed,

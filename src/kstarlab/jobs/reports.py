@@ -13,10 +13,22 @@ from kstarlab.jobs.summaries import study_summary
 
 
 def study_tables(
-    inputs: Sequence[str], study: Mapping[str, Any], outputs: Mapping[str, str]
+    inputs: Sequence[str],
+    study: Mapping[str, Any],
+    outputs: Mapping[str, str],
+    latents: Sequence[str] = (),
 ) -> None:
-    """The per-class and pattern-average tables of one study, as CSV, Markdown and LaTeX."""
-    from kstarlab.tables import pattern_table, per_class_table, to_latex, to_markdown
+    """The per-class and pattern-average tables of one study, as CSV, Markdown and LaTeX.
+
+    ``latents`` (one file per cell) let the caption say which layers were pooled."""
+    from kstarlab.tables import (
+        pattern_table,
+        per_class_table,
+        pooled_layers,
+        pooling_note,
+        to_latex,
+        to_markdown,
+    )
 
     summary = study_summary(inputs, study)
     rows = study["rows"]
@@ -25,7 +37,8 @@ def study_tables(
     write_csv(per_class, outputs["per_class"])
     write_csv(patterns, outputs["patterns"])
     title = f"Tables {study['tables']}" if study.get("tables") else "Tables"
-    caption = study.get("caption", "")
+    note = pooling_note(pooled_layers(latents, study["cells"])) if latents else ""
+    caption = " ".join(t for t in (study.get("caption", ""), note) if t)
     with atomic_write(outputs["markdown"]) as fh:
         fh.write(f"## {title}\n\n{caption}\n\n### Per class (selected classes)\n\n")
         fh.write(to_markdown(per_class))

@@ -3,7 +3,8 @@
 Grammar (numbers are plain decimals, optionally with an exponent):
 
 - ``clean``: the identity;
-- ``crop-<s>``: center-crop s×s pixels, resize back (s a positive integer);
+- ``crop-<s>``: center-crop s×s pixels, resize back (s a positive integer); on an image
+  folder the crop is of the raw image, before its resize and crop (`Perturbation.bind`);
 - ``rot-<deg>``: rotate counter-clockwise by deg degrees (negative: clockwise);
 - ``noise-<sigma>``: additive Gaussian noise, sigma ≥ 0;
 - ``style-fda-<image>[-<beta>]``: weight-free Fourier amplitude transfer from a shipped
