@@ -110,7 +110,7 @@ def preview_transform(
     folder is taken from the raw image, as extraction does (`bind_transform`).
     """
     from kstarlab.data import load_dataset
-    from kstarlab.perturb.core import PerturbConfig, parse_transform
+    from kstarlab.perturb.core import PerturbConfig, apply_transform, parse_transform
     from kstarlab.transforms import bind_transform
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -129,7 +129,6 @@ def preview_transform(
     samples = [data.dataset[i] for i in range(n)]
     images = torch.stack([image for image, _ in samples])
     labels = torch.tensor([label for _, label in samples], dtype=torch.long)
-    indices = torch.arange(n)
     decision = None
     if model:
         from kstarlab.classmap import decision_model
@@ -141,12 +140,10 @@ def preview_transform(
     _, bound = bind_transform(tf, data)
     if bound is not data:  # done while loading: a crop of an image folder's raw images
         perturbed, info = torch.stack([bound.dataset[i][0] for i in range(n)]), {}
-    elif tf.needs_grad:
-        perturbed, info = tf.apply(images, labels=labels, indices=indices, model=decision)
     else:
-        with torch.no_grad():
-            perturbed, info = tf.apply(images, labels=labels, indices=indices, model=decision)
-    perturbed = perturbed.detach()
+        perturbed, info = apply_transform(
+            images, tf, labels=labels, indices=torch.arange(n), model=decision
+        )
     clean_pred = pred = None
     if decision is not None:
         with torch.no_grad():
