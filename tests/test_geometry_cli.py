@@ -8,6 +8,8 @@ import pytest
 
 from kstarlab.cli import main
 
+FILES = (("features", ".h5"), ("samples", ".csv"), ("pruning", ".csv"))
+
 
 def _latents(path, dim, transform="clean", n=30):
     rng = np.random.default_rng(0)
@@ -74,3 +76,41 @@ def test_bad_sparsities(tmp_path, capsys, bad):
         main(["geometry", "--model", "mlp", "--latents", "x.h5", "--out-dir", str(tmp_path), bad])
     assert exc.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_command_writes_what_analyse_model_writes(tmp_path, capsys):
+    """The command's files are `analyse_model`'s for the same model, latents and images."""
+    from kstarlab.data import load_digits
+    from kstarlab.extract import extract
+    from kstarlab.geometry.analysis import analyse_model
+    from kstarlab.models.registry import load_model
+
+    model = load_model("mlp", seed=0)  # as the command loads `--model mlp`
+    data = load_digits("test")
+    paths = {t: tmp_path / f"{t}.h5" for t in ("clean", "corrupt-contrast-2")}
+    for transform, path in paths.items():
+        extract(model, data, ["avgpool"], path, transform=transform)
+    argv = ["--model", "mlp", "--latents", str(paths["clean"]), "--sparsities", "0.5"]
+    argv += ["--corrupted", str(paths["corrupt-contrast-2"]), "--out-dir", str(tmp_path / "o")]
+    assert main(["geometry", *argv]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Correlation of geometric features with robustness (mlp, n={len(data)})")
+    ref = {name: tmp_path / "ref" / f"{name}{ext}" for name, ext in FILES}
+    analyse_model(
+        model,
+        data.dataset.images,
+        paths["clean"],
+        {"corrupt-contrast-2": paths["corrupt-contrast-2"]},
+        "avgpool",
+        [0.5],
+        ref["features"],
+        ref["samples"],
+        ref["pruning"],
+    )
+    for name in ("samples", "pruning"):
+        assert (tmp_path / "o" / f"{name}.csv").read_bytes() == ref[name].read_bytes(), name
+    with h5py.File(tmp_path / "o" / "features.h5") as h5:
+        assert sorted(h5) == ["clean", "corrupt", "labels", "pruned"]
+        assert list(h5["corrupt"]) == ["corrupt-contrast-2"]
+    for line in ("corruption", "pruning"):
+        assert line in out

@@ -142,3 +142,27 @@ def test_cli_rejects_unknown_config_settings(tmp_path, capsys):
         str(config),
     )
     assert code == 2 and "unknown perturbation setting 'steps'" in err
+
+
+def test_preview_transform_measures_the_model(tmp_path):
+    """The library function behind the command: its accuracies are the model's on the
+    first n clean and perturbed test images, computed here independently."""
+    from kstarlab.data import load_digits
+    from kstarlab.models import load_model
+    from kstarlab.perturb import apply_transform
+    from kstarlab.perturb.preview import preview_transform
+
+    n = 30
+    result = preview_transform("noise-0.4", tmp_path / "p.png", n=n, seed=2, model="mlp")
+    assert result.path.is_file() and result.n == n and result.dataset == "digits"
+    assert result.transform == "noise-0.4" and result.attack_success_rate is None
+    data = load_digits("test")
+    images = torch.stack([data.dataset[i][0] for i in range(n)])
+    labels = torch.from_numpy(data.labels[:n])
+    noisy, _ = apply_transform(images, "noise-0.4", seed=2, indices=range(n))
+    net = load_model("mlp").module
+    with torch.no_grad():
+        for batch, accuracy in ((images, result.clean_accuracy), (noisy, result.accuracy)):
+            assert accuracy == float((net(batch).argmax(dim=1) == labels).float().mean())
+    plain = preview_transform("noise-0.4", tmp_path / "q.png", n=n, seed=2)
+    assert plain.clean_accuracy is None and plain.accuracy is None

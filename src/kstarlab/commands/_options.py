@@ -1,9 +1,11 @@
-"""Options and helpers shared by the model commands (``layers``, ``extract``, ``train``)."""
+"""Options and helpers shared by the commands: the model options (``layers``, ``extract``,
+``geometry``), the k* options and report (``kstar``, ``demo``), and the text table."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import signal
 import sys
 import threading
@@ -11,6 +13,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from kstarlab.models.registry import LoadedModel
 
 
@@ -42,6 +46,50 @@ def model_from_args(args: argparse.Namespace, seed: int = 0) -> LoadedModel:
         num_classes=args.num_classes,
         seed=seed,
     )
+
+
+def add_metric_options(cmd: argparse.ArgumentParser) -> None:
+    """The distance and engine options shared by every k* subcommand."""
+    from kstarlab.kstar import DTYPES
+    from kstarlab.names import METRICS
+
+    cmd.add_argument("--metric", default="euclidean", choices=METRICS, help="distance metric")
+    cmd.add_argument("--p", type=float, default=None, help="order of the minkowski metric")
+    cmd.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
+    cmd.add_argument("--block-size", type=int, default=None, help="rows per tile (auto)")
+    cmd.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+
+
+def add_bootstrap_options(cmd: argparse.ArgumentParser) -> None:
+    """The seed and size of the bootstrap interval of each class's γ."""
+    from kstarlab.summary import BOOTSTRAP_RESAMPLES
+
+    cmd.add_argument(
+        "--seed", type=int, default=0, help="seed of the bootstrap resamples (default 0)"
+    )
+    cmd.add_argument(
+        "--resamples",
+        type=int,
+        default=BOOTSTRAP_RESAMPLES,
+        help=f"bootstrap resamples for the 95%% interval of γ (default {BOOTSTRAP_RESAMPLES})",
+    )
+
+
+def format_table(frame: pd.DataFrame) -> str:
+    """A fixed-width text table with three decimals (NaN as a dash)."""
+    return frame.to_string(index=False, float_format=lambda v: "—" if math.isnan(v) else f"{v:.3f}")
+
+
+def print_report(summary: pd.DataFrame, title: str) -> None:
+    """A k* per-class table and its average per pattern, under ``title``."""
+    from kstarlab.summary import pattern_averages
+
+    print(title)
+    print(format_table(summary))
+    print()
+    print("Average of classes per pattern")
+    print(format_table(pattern_averages(summary)))
+    sys.stdout.flush()
 
 
 def positive_int(text: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kstarlab.commands.kstar import add_bootstrap_options, add_metric_options, print_report
+from kstarlab.commands._options import add_bootstrap_options, add_metric_options, print_report
 from kstarlab.kstar import kstar_values
 from kstarlab.summary import kstar_summary
 

@@ -6,9 +6,13 @@ torch-heavy modules are imported inside `run`, so other subcommands start fast.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from kstarlab.commands._options import add_model_options, comma_list, model_from_args
+from kstarlab.commands._options import (
+    add_model_options,
+    comma_list,
+    format_table,
+    model_from_args,
+)
 from kstarlab.errors import InputError
 
 
@@ -56,55 +60,24 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
-    import h5py
-    import pandas as pd
-
-    from kstarlab.commands.kstar import format_table
-    from kstarlab.geometry.analysis import analyse_model
-    from kstarlab.geometry.correlations import correlation_table
+    from kstarlab.geometry.extractions import analyse_extractions
 
     if not args.corrupted:
         raise InputError("give at least one corrupted extraction with --corrupted")
     if args.dataset != "digits":
         raise InputError("kstarlab geometry re-runs pruned models on digits only; use the workflow")
-    corrupted = {}
-    for path in args.corrupted:
-        try:
-            with h5py.File(path, "r") as h5:
-                transform = str(h5.attrs.get("transform", Path(path).stem))
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: not a valid HDF5 file ({exc})") from None
-        corrupted[transform] = path
     model = model_from_args(args)
-    from kstarlab.data import load_digits
-
-    images = load_digits(split=args.split, seed=args.split_seed).dataset.images
-    out = Path(args.out_dir)
-    outputs = {
-        k: out / f"{k}{ext}"
-        for k, ext in (("features", ".h5"), ("samples", ".csv"), ("pruning", ".csv"))
-    }
-    analyse_model(
+    result = analyse_extractions(
         model,
-        images,
         args.latents,
-        corrupted,
-        args.layer,
-        args.sparsities,
-        outputs["features"],
-        outputs["samples"],
-        outputs["pruning"],
+        args.corrupted,
+        args.out_dir,
+        layer=args.layer,
+        sparsities=args.sparsities,
+        split=args.split,
+        split_seed=args.split_seed,
     )
-    samples = pd.read_csv(outputs["samples"])
-    table = correlation_table(
-        model.name,
-        samples,
-        {
-            "corruption": samples["corruption_robustness"],
-            "pruning": samples["prune_correct_fraction"],
-        },
-    )
-    print(f"Correlation of geometric features with robustness ({model.name}, n={len(samples)})")
-    print(format_table(table))
-    print(f"\nwritten: {', '.join(str(p) for p in outputs.values())}")
+    print(f"Correlation of geometric features with robustness ({model.name}, n={result.n})")
+    print(format_table(result.correlations))
+    print(f"\nwritten: {', '.join(str(p) for p in result.outputs.values())}")
     return 0

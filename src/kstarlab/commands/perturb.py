@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any
-
-import torch
 
 from kstarlab.commands._options import positive_int
 from kstarlab.errors import InputError
@@ -57,32 +53,8 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     cmd.set_defaults(func=run)
 
 
-def read_perturb_config(path: str | None) -> dict[str, Any]:
-    """The ``perturb:`` mapping of a YAML config (safe loader); empty without a file."""
-    if path is None:
-        return {}
-    import yaml
-
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(f"config file not found: {file}")
-    try:
-        data = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(f"config {file} is not valid YAML: {' '.join(str(exc).split())}") from None
-    section = data.get("perturb") if isinstance(data, dict) else None
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        raise InputError(f"config {file}: 'perturb' must be a mapping")
-    return dict(section)
-
-
 def run(args: argparse.Namespace) -> int:
-    from kstarlab.data import load_dataset
-    from kstarlab.perturb import PerturbConfig, parse_transform
-    from kstarlab.perturb.preview import save_preview
-    from kstarlab.transforms import bind_transform
+    from kstarlab.perturb.preview import preview_transform, read_perturb_config
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
@@ -98,72 +70,29 @@ def run(args: argparse.Namespace) -> int:
         "adain_styles": args.adain_styles,
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    config = PerturbConfig.from_dict(settings, args.config or "options")
-    transform = parse_transform(args.transform, seed=args.seed, config=config)
-    if transform.needs_grad and not args.model:
-        raise InputError(
-            f"transform {transform.name} needs --model (a checkpoint from kstarlab train, "
-            "a zoo arch or a torchvision name)"
-        )
-    data = load_dataset(
-        args.dataset,
+    result = preview_transform(
+        args.transform,
+        args.preview,
+        dataset=args.dataset,
         root=args.root,
         split=args.split,
-        seed=0,
         resize=args.resize,
         crop=args.crop,
         class_map=args.class_map,
+        n=args.n,
+        seed=args.seed,
+        model=args.model,
+        weights=args.weights,
+        num_classes=args.num_classes,
+        trusted=args.trusted,
+        settings=settings,
+        source=args.config or "options",
     )
-    n = min(args.n, len(data))
-    samples = [data.dataset[i] for i in range(n)]
-    images = torch.stack([image for image, _ in samples])
-    labels = torch.tensor([label for _, label in samples], dtype=torch.long)
-    indices = torch.arange(n)
-    model = None
-    if args.model:
-        from kstarlab.classmap import decision_model
-        from kstarlab.models import load_model
-
-        loaded = load_model(
-            args.model, weights=args.weights, trusted=args.trusted, num_classes=args.num_classes
-        )
-        # The dataset's decision: with a class map, outputs are categories (kstarlab.classmap).
-        model = decision_model(loaded.module, data.output_groups, f"class map {args.class_map}")
-    _, bound = bind_transform(transform, data)
-    if bound is not data:  # done while loading: a crop of an image folder's raw images
-        perturbed, info = torch.stack([bound.dataset[i][0] for i in range(n)]), {}
-    elif transform.needs_grad:
-        perturbed, info = transform.apply(images, labels=labels, indices=indices, model=model)
-    else:
-        with torch.no_grad():
-            perturbed, info = transform.apply(images, labels=labels, indices=indices, model=model)
-    perturbed = perturbed.detach()
-    clean_pred = pred = None
-    if model is not None:
-        with torch.no_grad():
-            clean_pred = model(images).argmax(dim=1)
-            pred = model(perturbed).argmax(dim=1)
-    title = transform.name
-    if transform.spec.family == "style-fda":
-        title += " (Fourier proxy, not AdaIN)"
-    if bound is not data:
-        title += " (of the raw image)"
-    save_preview(
-        images,
-        perturbed,
-        args.preview,
-        title=title,
-        labels=labels.tolist(),
-        clean_predictions=None if clean_pred is None else clean_pred.tolist(),
-        predictions=None if pred is None else pred.tolist(),
-        class_names=data.class_names,
-    )
-    line = f"{transform.name}: wrote {args.preview} ({n} {data.name} images, seed {args.seed})"
-    if clean_pred is not None and pred is not None:
-        clean_acc = float((clean_pred == labels).float().mean())
-        acc = float((pred == labels).float().mean())
-        line += f"; accuracy {clean_acc:.3f} clean, {acc:.3f} perturbed"
-    if "attack_success_rate" in info:
-        line += f"; attack success rate {info['attack_success_rate']:.3f}"
+    line = f"{result.transform}: wrote {args.preview} ({result.n} {result.dataset} images"
+    line += f", seed {args.seed})"
+    if result.clean_accuracy is not None and result.accuracy is not None:
+        line += f"; accuracy {result.clean_accuracy:.3f} clean, {result.accuracy:.3f} perturbed"
+    if result.attack_success_rate is not None:
+        line += f"; attack success rate {result.attack_success_rate:.3f}"
     print(line)
     return 0

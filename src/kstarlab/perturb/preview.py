@@ -1,10 +1,12 @@
-"""A preview grid: clean images above their perturbed versions."""
+"""A preview grid: clean images above their perturbed versions (``kstarlab perturb``)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -65,3 +67,128 @@ def save_preview(
     finally:
         plt.close(fig)
     return path
+
+
+@dataclass
+class Preview:
+    """What `preview_transform` wrote and measured."""
+
+    path: Path
+    transform: str  # the transform's canonical name
+    n: int  # images in the grid
+    dataset: str
+    clean_accuracy: float | None = None  # with a model: accuracy on the clean images
+    accuracy: float | None = None  # ... and on the perturbed ones
+    attack_success_rate: float | None = None  # PGD's, when the transform reports it
+
+
+def preview_transform(
+    transform: str,
+    out: str | os.PathLike[str],
+    *,
+    dataset: str = "digits",
+    root: str | os.PathLike[str] | None = None,
+    split: str = "test",
+    resize: int = 256,
+    crop: int = 224,
+    class_map: str | None = None,
+    n: int = 8,
+    seed: int = 0,
+    model: str | None = None,
+    weights: str | None = None,
+    num_classes: int | None = None,
+    trusted: bool = False,
+    settings: Mapping[str, Any] | None = None,
+    source: str = "options",
+) -> Preview:
+    """Apply ``transform`` to the first ``n`` images of a dataset and write the grid to ``out``.
+
+    ``settings`` are `PerturbConfig` fields (PGD, AdaIN), named ``source`` in errors.
+    ``model`` (a checkpoint, a zoo arch or a torchvision name; see `load_model`) is needed
+    by gradient transforms (PGD) and gives the clean and perturbed predictions; with a
+    ``class_map`` its decision is the category's (`kstarlab.classmap`). A crop of an image
+    folder is taken from the raw image, as extraction does (`bind_transform`).
+    """
+    from kstarlab.data import load_dataset
+    from kstarlab.perturb.core import PerturbConfig, apply_transform, parse_transform
+    from kstarlab.transforms import bind_transform
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InputError(f"n must be a positive integer, got {n!r}")
+    config = PerturbConfig.from_dict(dict(settings or {}), source)
+    tf = parse_transform(transform, seed=seed, config=config)
+    if tf.needs_grad and not model:
+        raise InputError(
+            f"transform {tf.name} needs --model (a checkpoint from kstarlab train, "
+            "a zoo arch or a torchvision name)"
+        )
+    data = load_dataset(
+        dataset, root=root, split=split, seed=0, resize=resize, crop=crop, class_map=class_map
+    )
+    n = min(n, len(data))
+    samples = [data.dataset[i] for i in range(n)]
+    images = torch.stack([image for image, _ in samples])
+    labels = torch.tensor([label for _, label in samples], dtype=torch.long)
+    decision = None
+    if model:
+        from kstarlab.classmap import decision_model
+        from kstarlab.models import load_model
+
+        loaded = load_model(model, weights=weights, trusted=trusted, num_classes=num_classes)
+        # The dataset's decision: with a class map, outputs are categories (kstarlab.classmap).
+        decision = decision_model(loaded.module, data.output_groups, f"class map {class_map}")
+    _, bound = bind_transform(tf, data)
+    if bound is not data:  # done while loading: a crop of an image folder's raw images
+        perturbed, info = torch.stack([bound.dataset[i][0] for i in range(n)]), {}
+    else:
+        perturbed, info = apply_transform(
+            images, tf, labels=labels, indices=torch.arange(n), model=decision
+        )
+    clean_pred = pred = None
+    if decision is not None:
+        with torch.no_grad():
+            clean_pred = decision(images).argmax(dim=1)
+            pred = decision(perturbed).argmax(dim=1)
+    title = tf.name
+    if tf.spec.family == "style-fda":
+        title += " (Fourier proxy, not AdaIN)"
+    if bound is not data:
+        title += " (of the raw image)"
+    path = save_preview(
+        images,
+        perturbed,
+        out,
+        title=title,
+        labels=labels.tolist(),
+        clean_predictions=None if clean_pred is None else clean_pred.tolist(),
+        predictions=None if pred is None else pred.tolist(),
+        class_names=data.class_names,
+    )
+    result = Preview(path=path, transform=tf.name, n=n, dataset=data.name)
+    if clean_pred is not None and pred is not None:
+        result.clean_accuracy = float((clean_pred == labels).float().mean())
+        result.accuracy = float((pred == labels).float().mean())
+    if "attack_success_rate" in info:
+        result.attack_success_rate = float(info["attack_success_rate"])
+    return result
+
+
+def read_perturb_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """The ``perturb:`` mapping of a YAML config (safe loader); empty without a file."""
+    if path is None:
+        return {}
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"config file not found: {file}")
+    try:
+        data = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(f"config {file} is not valid YAML: {' '.join(str(exc).split())}") from None
+    section = data.get("perturb") if isinstance(data, dict) else None
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise InputError(f"config {file}: 'perturb' must be a mapping")
+    return dict(section)
