@@ -225,14 +225,8 @@ def geometry_summary_outputs():
 
 
 def geometry_outputs():
-    """The tables and figures across the geometry models (none without them)."""
-    if not PLAN.geometry_models:
-        return []
-    return [paths.geometry_table(key) for key in ("correlations", "poster")] + [
-        paths.geometry_figure(key, suffix)
-        for key in paths.GEOMETRY_FIGURES
-        for suffix in paths.GEOMETRY_FIGURE_SUFFIXES
-    ]
+    """Every table and figure across the geometry models (none without them)."""
+    return list(paths.geometry_summary().values()) if PLAN.geometry_models else []
 
 
 def embedding_outputs():
