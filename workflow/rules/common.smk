@@ -207,8 +207,8 @@ def geometry_models(kind):
 
 
 def geometry_summary_outputs():
-    """The outputs of rule geometry_summary, by the keys its job reads: the tables and
-    the PNG figures go into the report, each with its caption
+    """The outputs of geometry_summary (geometry.smk) by the keys its job reads. The
+    tables and the PNG figures go into the report, each with its caption
     (workflow/report/geometry_<key>.rst); the PDFs beside the PNGs do not."""
     out = {}
     for key, path in paths.geometry_summary().items():
