@@ -29,6 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from kstarlab.paths import BENCHMARKS, LOGS, RESULTS
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 GIT_ENV = {
@@ -118,7 +120,7 @@ def main() -> None:
     for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
         sh([*git, *cmd], origin, env)
     if args.seed_from:
-        shutil.copytree(args.seed_from / "results", origin / "results", symlinks=True)
+        shutil.copytree(args.seed_from / RESULTS, origin / RESULTS, symlinks=True)
         shutil.copytree(args.seed_from / ".snakemake/metadata", origin / ".snakemake/metadata")
     dvc = str(BIN / "dvc")
     t: dict[str, float] = {}
@@ -154,15 +156,16 @@ def main() -> None:
         [kstarlab, "data", "pull"], clone2, env2
     )
 
-    results, files = apparent(origin / "results", skip=("logs", "benchmarks"))
+    unversioned = (Path(LOGS).name, Path(BENCHMARKS).name)
+    results, files = apparent(origin / RESULTS, skip=unversioned)
     cache, objects = apparent(origin / ".dvc/cache")
     sizes = {
-        "results/ (versioned files)": (results, files),
+        f"{RESULTS}/ (versioned files)": (results, files),
         ".dvc/cache": (cache, objects),
         "remote": apparent(remote),
-        "results/ + cache on disk (hardlinks once)": (
-            disk(origin / "results", origin / ".dvc/cache")
-            - disk(origin / "results/logs", origin / "results/benchmarks"),
+        f"{RESULTS}/ + cache on disk (hardlinks once)": (
+            disk(origin / RESULTS, origin / ".dvc/cache")
+            - disk(origin / LOGS, origin / BENCHMARKS),
             None,
         ),
     }

@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 import yaml
 
+from kstarlab import paths
 from kstarlab.data import load_digits
 from kstarlab.extract import extract
 from kstarlab.geometry.analysis import analyse_model, summarise_models
@@ -47,14 +48,6 @@ from kstarlab.pipeline import corruption_transforms
 from kstarlab.train import TrainConfig, save_trained, train_zoo
 
 ARCHS = ("resnet", "vit", "mlp")
-FILES = (("features", ".h5"), ("samples", ".csv"), ("pruning", ".csv"))
-FIGURES = {
-    "embedding_fig": "embedding.png",
-    "heatmap_fig": "corruption_similarity.png",
-    "scatter_fig": "angle_length.png",
-    "margins_fig": "margins.png",
-    "sparsity_fig": "accuracy_sparsity.png",
-}
 
 
 def _list(text: str) -> list[str]:
@@ -64,7 +57,9 @@ def _list(text: str) -> list[str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="config/config.yaml", help="its geometry: section")
-    parser.add_argument("--out", default="results/geometry-digits", help="tables and figures")
+    parser.add_argument(
+        "--out", default=f"{paths.RESULTS}/geometry-digits", help="tables and figures"
+    )
     parser.add_argument("--work", help="checkpoints and latents (default OUT/work)")
     parser.add_argument("--archs", type=_list, default=list(ARCHS), help="resnet,vit,mlp")
     parser.add_argument("--corruptions", type=_list, help="override geometry.corruptions")
@@ -137,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             if transform == "clean":
                 clean_accuracy = result.accuracy
-        folder = out / arch
-        per_model[arch] = {k: folder / f"{k}{ext}" for k, ext in FILES}
+        # the workflow's layout (kstarlab.paths) under OUT instead of results/geometry
+        per_model[arch] = {
+            kind: Path(paths.geometry_model(arch, kind, folder=str(out)))
+            for kind in paths.GEOMETRY_MODEL_FILES
+        }
         analyse_model(
             model,
             images,
@@ -154,12 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{arch}: {how}; clean accuracy {clean_accuracy:.4f}; "
             f"{time.perf_counter() - t0:.0f} s with extraction and analysis"
         )
-    outputs = {
-        "correlations": str(out / "correlations.csv"),
-        "poster": str(out / "poster_tables.md"),
-        "embedding": str(out / "embedding.csv"),
-        **{key: str(out / "figures" / name) for key, name in FIGURES.items()},
-    }
+    outputs = paths.geometry_summary(folder=str(out))
     summary = summarise_models(
         list(per_model),
         [str(p["samples"]) for p in per_model.values()],

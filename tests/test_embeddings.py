@@ -264,6 +264,24 @@ def test_in_process_summary_and_table_equal_the_jobs(tmp_path):
         table_xxi([rows[0], rows[0]])
 
 
+def test_distributions_figure_reads_the_tables_it_is_given(tmp_path):
+    """Each embedding's per-sample and per-class tables come as the rule passes them
+    (kstarlab.paths names them): none is found by cutting the other's name."""
+    sources = synthetic_sources(tmp_path)
+    run_table(tmp_path, sources)
+    samples, classes = [], []
+    for number, (source, _, _) in enumerate(sources):
+        kstar = tmp_path / "kstar" / source["name"]
+        moved = tmp_path / f"per-class-{number}.csv"
+        Path(f"{kstar}.classes.csv").rename(moved)
+        samples.append(f"{kstar}.csv")
+        classes.append(str(moved))
+    settings = {"sources": [{**s, "demo": bool(flags.get("demo"))} for s, _, flags in sources]}
+    out = tmp_path / "distributions.png"
+    jobs.embedding_distributions(samples, classes, settings, str(out))
+    assert out.stat().st_size > 1000
+
+
 # --- the demonstration ---------------------------------------------------------------------
 
 

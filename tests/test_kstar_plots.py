@@ -54,3 +54,21 @@ def test_trend_plot_needs_the_parameter_column(space, tmp_path):
         trend_plot(summary.assign(model="x"), "eps")
     with pytest.raises(InputError, match="unknown projection"):
         project(space[0], "lle")
+
+
+def test_study_distributions_job_reads_the_tables_it_is_given(space, tmp_path):
+    """The job takes each cell's per-sample and per-class tables as the rule passes them
+    (kstarlab.paths names them): no path is derived by cutting another's name."""
+    from kstarlab import jobs
+
+    _, y, k, summary = space
+    samples, classes = tmp_path / "k.csv", tmp_path / "elsewhere" / "per-class.csv"
+    classes.parent.mkdir()
+    pd.DataFrame({"index": np.arange(y.size), "label": y, "kstar": k}).to_csv(samples)
+    summary.to_csv(classes, index=False)
+    study = {"cells": [["m", "logit", "clean", "euclidean"]] * 2, "rows": ["model"]}
+    out = tmp_path / "distributions.png"
+    jobs.study_distributions([str(samples)] * 2, [str(classes)] * 2, study, str(out))
+    assert out.stat().st_size > 1000
+    with pytest.raises(ValueError):  # one per-class table per cell
+        jobs.study_distributions([str(samples)] * 2, [str(classes)], study, str(out))

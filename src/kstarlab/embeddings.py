@@ -208,18 +208,20 @@ def _html(table: pd.DataFrame, title: str, intro: str) -> str:
 
 def distributions_figure(
     samples: Sequence[str | os.PathLike[str]],
+    classes: Sequence[str | os.PathLike[str]],
     sources: Sequence[Mapping[str, Any]],
     out: str | os.PathLike[str],
 ) -> None:
     """k* per class (violin and boxen, γ and pattern beside each) of every embedding, one
-    row each, from the k* job's per-sample tables ``samples`` (same order as ``sources``)."""
+    row each, from the k* job's per-sample and per-class tables ``samples`` and ``classes``
+    (same order as ``sources``)."""
     from kstarlab.figures import save_figure
     from kstarlab.kstar_plots import distribution_grid
 
     panels = []
-    for path, source in zip(samples, sources, strict=True):
+    for path, classes_path, source in zip(samples, classes, sources, strict=True):
         title = f"{task_label(source['domain'], bool(source.get('demo')))} / {source['model']}"
-        per_class = read_classes(str(path)[: -len(".csv")] + ".classes.csv")
+        per_class = read_classes(classes_path)
         per_sample = pd.read_csv(path)
         # the per-class table's rows are the sorted labels: panel rows by rank, not by label
         per_sample["label"] = np.unique(per_sample["label"], return_inverse=True)[1]

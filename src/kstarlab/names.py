@@ -27,13 +27,6 @@ NO_WEIGHTS = ("none", "random", "")
 #: Keys of a model entry that the workflow trains itself (a zoo model with a ``regime``).
 TRAINING_KEYS = ("regime", "epochs", "lr", "eps", "pgd_steps", "style")
 
-
-def trained_checkpoint(model: str) -> str:
-    """Where the workflow writes the checkpoint of a model it trains (relative to the
-    project folder): the rules, the jobs and the command line all read it from here."""
-    return f"results/models/{model}.pt"
-
-
 #: Suffixes of the checkpoint files kstarlab loads (torch.load's formats).
 WEIGHT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
 

@@ -25,20 +25,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from kstarlab import paths
 from kstarlab.errors import InputError
 from kstarlab.io import atomic_write
 from kstarlab.summary import PATTERN_LETTER, PATTERNS, as_bool
 
-#: Figures shown in the docs: results path -> docs/img name.
+#: Figures shown in the docs: the workflow's output (`kstarlab.paths`) -> docs/img name.
 FIGURES = {
-    "figures/architectures/distributions.png": "kstar-architectures.png",
-    "figures/noise/trend.png": "kstar-noise-trend.png",
-    "embeddings/distributions.png": "kstar-embeddings.png",
-    "geometry/figures/angle_length.png": "geometry-angle-length.png",
-    "geometry/figures/margins.png": "geometry-margins.png",
-    "geometry/figures/embedding.png": "geometry-embedding.png",
-    "geometry/figures/corruption_similarity.png": "geometry-corruption-similarity.png",
-    "geometry/figures/accuracy_sparsity.png": "geometry-accuracy-sparsity.png",
+    paths.study_figure("architectures", "distributions"): "kstar-architectures.png",
+    paths.study_figure("noise", "trend"): "kstar-noise-trend.png",
+    paths.EMBEDDING_DISTRIBUTIONS: "kstar-embeddings.png",
+    paths.geometry_figure("scatter"): "geometry-angle-length.png",
+    paths.geometry_figure("margins"): "geometry-margins.png",
+    paths.geometry_figure("embedding"): "geometry-embedding.png",
+    paths.geometry_figure("heatmap"): "geometry-corruption-similarity.png",
+    paths.geometry_figure("sparsity"): "geometry-accuracy-sparsity.png",
 }
 
 #: The documents holding generated blocks, relative to the repository.
@@ -61,7 +62,7 @@ def sha256(path: Path) -> str:
 
 def _study_tables(results: Path, study: str) -> str:
     """The per-class and pattern-average tables of a study, as its job wrote them."""
-    path = results / "tables" / f"{study}.md"
+    path = paths.rebase(paths.study_table(study, "markdown"), results)
     if not path.is_file():
         raise InputError(f"{path}: missing (run the workflow first: make run)")
     text = path.read_text()
@@ -78,7 +79,7 @@ def _study_patterns(results: Path, study: str) -> str:
 
 def _embeddings_table(results: Path) -> str:
     """Table XXI of the run's embeddings (the demonstration), its caption and note."""
-    path = results / "embeddings" / "table.md"
+    path = paths.rebase(paths.embedding_table("markdown"), results)
     if not path.is_file():
         raise InputError(f"{path}: missing (run the workflow first: make run)")
     text = path.read_text()
@@ -87,7 +88,11 @@ def _embeddings_table(results: Path) -> str:
 
 
 def _fingerprint(results: Path) -> str:
-    files = [*sorted((results / "models").glob("*.pt")), results / "kstar" / "summary.csv"]
+    checkpoints = paths.rebase(paths.trained_checkpoint("*"), results)
+    files = [
+        *sorted(checkpoints.parent.glob(checkpoints.name)),
+        paths.rebase(paths.KSTAR_SUMMARY, results),
+    ]
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
         raise InputError(f"{missing[0]}: missing (run the workflow first: make run)")
@@ -99,7 +104,7 @@ def _fingerprint(results: Path) -> str:
 def _uncertain(results: Path) -> str:
     """How many classes' patterns the bootstrap interval of γ leaves uncertain: in the whole
     run, then per clean (model, layer, metric) cell with each pattern's count."""
-    summary = pd.read_csv(results / "kstar" / "summary.csv", dtype={"class": str})
+    summary = pd.read_csv(paths.rebase(paths.KSTAR_SUMMARY, results), dtype={"class": str})
     if "pattern_uncertain" not in summary.columns:
         return "(this run's summary has no bootstrap intervals)\n"
     summary["pattern_uncertain"] = as_bool(summary["pattern_uncertain"])
@@ -132,7 +137,7 @@ def _uncertain(results: Path) -> str:
 
 
 def _correlations(results: Path) -> str:
-    path = results / "geometry" / "correlations.csv"
+    path = paths.rebase(paths.geometry_table("correlations"), results)
     if not path.is_file():
         raise InputError(f"{path}: missing (run the workflow first: make run)")
     table = pd.read_csv(path)
@@ -192,22 +197,21 @@ def update_docs(
             with atomic_write(path) as fh:
                 fh.write(new)
             written.append(path)
-    for source, target in FIGURES.items():
-        if (results / source).is_file():
+    for output, target in FIGURES.items():
+        source = paths.rebase(output, results)
+        if source.is_file():
             dest = repo / "docs" / "img" / target
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(results / source, dest)
+            shutil.copyfile(source, dest)
             written.append(dest)
         else:
-            print(
-                f"note: {results / source} not in this run; docs/img/{target} kept", file=sys.stderr
-            )
+            print(f"note: {source} not in this run; docs/img/{target} kept", file=sys.stderr)
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", nargs="?", default="results")
+    parser.add_argument("results", nargs="?", default=paths.RESULTS)
     parser.add_argument("--repo", default=".")
     args = parser.parse_args(argv)
     try:

@@ -50,6 +50,7 @@ from kstarlab.models.checkpoints import file_sha256
 from kstarlab.models.registry import ZOO_PREPROCESSING, Classifier
 from kstarlab.models.zoo import ZOO, build_zoo_model
 from kstarlab.names import check_style
+from kstarlab.paths import checkpoint_record
 from kstarlab.perturb.pgd import linf_pgd, uniform_start
 
 REGIMES = ("standard", "adversarial", "stylized", "standard+stylized")
@@ -362,12 +363,13 @@ def train_zoo(
 
 
 def save_trained(result: TrainResult, out: str | Path) -> tuple[Path, Path]:
-    """Write the checkpoint at ``out`` and its metadata JSON beside it (``.json``), atomically.
+    """Write the checkpoint at ``out`` and its metadata JSON beside it, atomically
+    (`kstarlab.paths.checkpoint_record`: ``.json``).
 
     The checkpoint omits the training time so that its bytes depend on the config only.
     """
     out = Path(out)
-    meta_path = out.with_suffix(".json")
+    meta_path = Path(checkpoint_record(out))
     stable = {k: v for k, v in result.metadata.items() if k not in TIMING_KEYS}
     # A file object, not a name: torch.save would put the (random) temporary name inside.
     with atomic_write(out, "wb") as fh:

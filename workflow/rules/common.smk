@@ -3,13 +3,10 @@
 # exactly the jobs it touches (Snakemake's params trigger).
 import sys
 
+from kstarlab import paths
 from kstarlab.codesets import script_code
 from kstarlab.errors import InputError
-from kstarlab.names import (
-    is_no_weights,
-    looks_like_path,
-    trained_checkpoint,
-)
+from kstarlab.names import is_no_weights, looks_like_path
 from kstarlab.pipeline import (
     canonical,
     check_config,
@@ -46,8 +43,9 @@ def code_of(script):
     return script_code(workflow.source_path(script)).hash
 
 
-LOGS = "results/logs"
-BENCH = "results/benchmarks"
+# Every output path comes from kstarlab.paths, which the jobs and the docs use too.
+LOGS = paths.LOGS
+BENCH = paths.BENCHMARKS
 CUDA = config["device"].startswith("cuda")
 
 
@@ -67,10 +65,6 @@ def is_pretrained(name):
         and isinstance(weights, str)
         and not is_no_weights(weights)
     )
-
-
-def weights_card_path(name):
-    return f"results/models/{name}.weights.json"
 
 
 def weights_input(wildcards):
@@ -97,9 +91,9 @@ def model_input(wildcards):
     """The trained checkpoint of a zoo model, the weights card of a pretrained one (jobs
     read the weights through `model_params`); nothing for a random initialisation."""
     if is_trained_here(wildcards.model):
-        return trained_checkpoint(wildcards.model)
+        return paths.trained_checkpoint(wildcards.model)
     if is_pretrained(wildcards.model):
-        return weights_card_path(wildcards.model)
+        return paths.weights_card(wildcards.model)
     return []
 
 
@@ -109,7 +103,7 @@ def model_params(wildcards):
     if is_trained_here(wildcards.model):
         entry = {
             "arch": entry["arch"],
-            "weights": trained_checkpoint(wildcards.model),
+            "weights": paths.trained_checkpoint(wildcards.model),
         }
     return canonical(entry)
 
@@ -141,19 +135,16 @@ def kstar_params(wildcards):
     )
 
 
-def kstar_path(kind, model, layer, transform, metric):
-    suffix = ".csv" if kind == "samples" else ".classes.csv"
-    return f"results/kstar/{model}/{layer}/{transform}/{metric}{suffix}"
-
-
 def study_cells(wildcards, kind="classes"):
-    return [kstar_path(kind, *cell) for cell in PLAN.studies[wildcards.study].grid()]
+    """The k* tables of ``kind`` of every cell of the study, in the order of its grid."""
+    grid = PLAN.studies[wildcards.study].grid()
+    return [paths.kstar_cell(*cell, kind=kind) for cell in grid]
 
 
 def study_latents(wildcards):
     """The latents file of every cell of the study, in the order of its grid."""
     study = PLAN.studies[wildcards.study]
-    return [f"results/latents/{m}/{t}.h5" for m, _, t, _ in study.grid()]
+    return [paths.latents(m, t) for m, _, t, _ in study.grid()]
 
 
 def study_params(wildcards):
@@ -172,11 +163,11 @@ def study_params(wildcards):
 
 def study_figures(name):
     study = PLAN.studies[name]
-    out = [f"results/figures/{name}/distributions.png"]
+    out = [paths.study_figure(name, "distributions")]
     if study.trend:
-        out.append(f"results/figures/{name}/trend.png")
+        out.append(paths.study_figure(name, "trend"))
     if config["studies"][name].get("projections", False):
-        out.append(f"results/figures/{name}/projections.png")
+        out.append(paths.study_figure(name, "projections"))
     return out
 
 
@@ -185,13 +176,12 @@ def geometry_inputs(wildcards):
     (`geometry.corruption_jobs`); otherwise the geometry job extracts them itself."""
     geo = config["geometry"]
     inputs = {
-        "clean": f"results/latents/{wildcards.model}/clean.h5",
+        "clean": paths.latents(wildcards.model, "clean"),
         "model": model_input(wildcards),
     }
     if geo["corruption_jobs"]:
         inputs["corrupted"] = [
-            f"results/latents/{wildcards.model}/{t}.h5"
-            for t in corruption_transforms(geo)
+            paths.latents(wildcards.model, t) for t in corruption_transforms(geo)
         ]
     return inputs
 
@@ -211,33 +201,40 @@ def geometry_params(wildcards):
     )
 
 
+def geometry_models(kind):
+    """The per-model geometry files of ``kind`` of every geometry model."""
+    return [paths.geometry_model(m, kind) for m in PLAN.geometry_models]
+
+
+def geometry_summary_outputs():
+    """The outputs of geometry_summary (geometry.smk) by the keys its job reads. The
+    tables and the PNG figures go into the report, each with its caption
+    (workflow/report/geometry_<key>.rst); the PDFs beside the PNGs do not."""
+    out = {}
+    for key, path in paths.geometry_summary().items():
+        figure = key.endswith("_fig")
+        if key in ("correlations", "poster") or figure:
+            path = report(
+                path,
+                caption=f"../report/geometry_{key.removesuffix('_fig')}.rst",
+                category="geometry",
+                subcategory="figures" if figure else "tables",
+            )
+        out[key] = path
+    return out
+
+
 def geometry_outputs():
-    if not PLAN.geometry_models:
-        return []
-    figures = (
-        "embedding",
-        "corruption_similarity",
-        "angle_length",
-        "margins",
-        "accuracy_sparsity",
-    )
-    return [
-        "results/geometry/correlations.csv",
-        "results/geometry/poster_tables.md",
-        *(
-            f"results/geometry/figures/{name}{ext}"
-            for name in figures
-            for ext in (".png", ".pdf")
-        ),
-    ]
+    """Every table and figure across the geometry models (none without them)."""
+    return list(paths.geometry_summary().values()) if PLAN.geometry_models else []
 
 
 def embedding_outputs():
     """Table XXI and the k* distributions of the configured embeddings (embeddings.smk)."""
     if not PLAN.embeddings:
         return []
-    tables = [f"results/embeddings/table.{ext}" for ext in ("md", "html")]
-    return tables + ["results/embeddings/distributions.png"]
+    tables = [paths.embedding_table(kind) for kind in ("markdown", "html")]
+    return tables + [paths.EMBEDDING_DISTRIBUTIONS]
 
 
 # Table XXI (embeddings.smk): the configured embeddings, each a file or a demonstration.
@@ -247,7 +244,7 @@ EMBEDDINGS = {source.name: source for source in PLAN.embeddings}
 def embedding_file(wildcards):
     """The embedding file of a source: the user's file, or the demo the workflow makes."""
     source = EMBEDDINGS[wildcards.source]
-    return source.file or f"results/embeddings/demo/{source.demo}.npz"
+    return source.file or paths.embedding_demo(source.demo)
 
 
 def embedding_settings():
@@ -262,14 +259,13 @@ def embedding_settings():
 
 
 def embedding_results(kind):
-    suffix = ".csv" if kind == "samples" else ".classes.csv"
-    return [f"results/embeddings/kstar/{name}{suffix}" for name in EMBEDDINGS]
+    return [paths.embedding_kstar(name, kind) for name in EMBEDDINGS]
 
 
 def all_outputs():
-    out = ["results/kstar/summary.csv"]
+    out = [paths.KSTAR_SUMMARY]
     for name in PLAN.studies:
-        out += [f"results/tables/{name}.md", f"results/tables/{name}.html"]
+        out += [paths.study_table(name, kind) for kind in ("markdown", "html")]
         out += study_figures(name)
     return out + geometry_outputs() + embedding_outputs()
 

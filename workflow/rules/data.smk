@@ -3,7 +3,7 @@
 
 rule dataset_card:
     output:
-        "results/data/dataset.json",
+        paths.DATASET_CARD,
     log:
         f"{LOGS}/dataset_card.log",
     benchmark:

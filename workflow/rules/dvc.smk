@@ -4,7 +4,7 @@
 
 rule dvc_data:
     input:
-        "results/data/dataset.json",
+        paths.DATASET_CARD,
 
 
 # Every zoo model and the weights card of every pretrained model declared under `models:`,
@@ -12,22 +12,22 @@ rule dvc_data:
 rule dvc_models:
     input:
         [
-            f"results/models/{name}.{ext}"
+            path(name)
             for name in config["models"]
             if is_trained_here(name)
-            for ext in ("pt", "json")
+            for path in (paths.trained_checkpoint, paths.training_record)
         ],
-        [weights_card_path(name) for name in config["models"] if is_pretrained(name)],
+        [paths.weights_card(name) for name in config["models"] if is_pretrained(name)],
 
 
 rule dvc_latents:
     input:
-        [f"results/latents/{m}/{t}.h5" for m, t in PLAN.extractions],
+        [paths.latents(m, t) for m, t in PLAN.extractions],
 
 
 rule dvc_analysis:
     input:
-        "results/kstar/summary.csv",
+        paths.KSTAR_SUMMARY,
         geometry_outputs(),
 
 

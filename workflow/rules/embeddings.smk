@@ -10,7 +10,7 @@ wildcard_constraints:
 
 rule embedding_demo:
     output:
-        "results/embeddings/demo/{demo}.npz",
+        paths.embedding_demo("{demo}"),
     log:
         f"{LOGS}/embeddings/demo/{{demo}}.log",
     benchmark:
@@ -32,8 +32,8 @@ rule embedding_kstar:
     input:
         embedding_file,
     output:
-        samples="results/embeddings/kstar/{source}.csv",
-        classes="results/embeddings/kstar/{source}.classes.csv",
+        samples=paths.embedding_kstar("{source}"),
+        classes=paths.embedding_kstar("{source}", kind="classes"),
     log:
         f"{LOGS}/embeddings/kstar/{{source}}.log",
     benchmark:
@@ -62,12 +62,12 @@ rule embedding_tables:
     input:
         embedding_results("classes"),
     output:
-        csv="results/embeddings/table.csv",
-        summary="results/embeddings/summary.csv",
-        markdown="results/embeddings/table.md",
-        latex="results/embeddings/table.tex",
+        csv=paths.embedding_table("csv"),
+        summary=paths.embedding_table("summary"),
+        markdown=paths.embedding_table("markdown"),
+        latex=paths.embedding_table("latex"),
         html=report(
-            "results/embeddings/table.html",
+            paths.embedding_table("html"),
             caption="../report/embeddings_table.rst",
             category="Other domains",
             subcategory="tables",
@@ -95,7 +95,7 @@ rule embedding_distributions:
         classes=embedding_results("classes"),
     output:
         report(
-            "results/embeddings/distributions.png",
+            paths.EMBEDDING_DISTRIBUTIONS,
             caption="../report/embeddings_distributions.rst",
             category="Other domains",
             subcategory="k* distributions",

@@ -5,7 +5,7 @@ rule extract:
     input:
         model=model_input,
     output:
-        "results/latents/{model}/{transform}.h5",
+        paths.latents("{model}", "{transform}"),
     log:
         f"{LOGS}/extract/{{model}}/{{transform}}.log",
     benchmark:

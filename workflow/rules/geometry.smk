@@ -6,9 +6,9 @@ rule geometry_model:
     input:
         unpack(geometry_inputs),
     output:
-        features="results/geometry/{model}/features.h5",
-        samples="results/geometry/{model}/samples.csv",
-        pruning="results/geometry/{model}/pruning.csv",
+        features=paths.geometry_model("{model}", "features"),
+        samples=paths.geometry_model("{model}", "samples"),
+        pruning=paths.geometry_model("{model}", "pruning"),
     log:
         f"{LOGS}/geometry/{{model}}.log",
     benchmark:
@@ -28,65 +28,12 @@ rule geometry_model:
 
 rule geometry_summary:
     input:
-        samples=expand(
-            "results/geometry/{model}/samples.csv", model=PLAN.geometry_models
-        ),
-        pruning=expand(
-            "results/geometry/{model}/pruning.csv", model=PLAN.geometry_models
-        ),
-        features=expand(
-            "results/geometry/{model}/features.h5", model=PLAN.geometry_models
-        ),
+        samples=geometry_models("samples"),
+        pruning=geometry_models("pruning"),
+        features=geometry_models("features"),
     output:
-        correlations=report(
-            "results/geometry/correlations.csv",
-            caption="../report/geometry_correlations.rst",
-            category="geometry",
-            subcategory="tables",
-        ),
-        poster=report(
-            "results/geometry/poster_tables.md",
-            caption="../report/geometry_poster.rst",
-            category="geometry",
-            subcategory="tables",
-        ),
-        embedding="results/geometry/embedding.csv",
-        embedding_fig=report(
-            "results/geometry/figures/embedding.png",
-            caption="../report/geometry_embedding.rst",
-            category="geometry",
-            subcategory="figures",
-        ),
-        heatmap_fig=report(
-            "results/geometry/figures/corruption_similarity.png",
-            caption="../report/geometry_heatmap.rst",
-            category="geometry",
-            subcategory="figures",
-        ),
-        scatter_fig=report(
-            "results/geometry/figures/angle_length.png",
-            caption="../report/geometry_scatter.rst",
-            category="geometry",
-            subcategory="figures",
-        ),
-        margins_fig=report(
-            "results/geometry/figures/margins.png",
-            caption="../report/geometry_margins.rst",
-            category="geometry",
-            subcategory="figures",
-        ),
-        sparsity_fig=report(
-            "results/geometry/figures/accuracy_sparsity.png",
-            caption="../report/geometry_sparsity.rst",
-            category="geometry",
-            subcategory="figures",
-        ),
-        # save_figure writes a PDF beside every PNG figure
-        embedding_pdf="results/geometry/figures/embedding.pdf",
-        heatmap_pdf="results/geometry/figures/corruption_similarity.pdf",
-        scatter_pdf="results/geometry/figures/angle_length.pdf",
-        margins_pdf="results/geometry/figures/margins.pdf",
-        sparsity_pdf="results/geometry/figures/accuracy_sparsity.pdf",
+        # the tables, figures and PDFs of kstarlab.paths.geometry_summary (common.smk)
+        **geometry_summary_outputs(),
     log:
         f"{LOGS}/geometry/summary.log",
     benchmark:

@@ -3,10 +3,12 @@
 
 rule kstar:
     input:
-        "results/latents/{model}/{transform}.h5",
+        paths.latents("{model}", "{transform}"),
     output:
-        samples="results/kstar/{model}/{layer}/{transform}/{metric}.csv",
-        classes="results/kstar/{model}/{layer}/{transform}/{metric}.classes.csv",
+        samples=paths.kstar_cell("{model}", "{layer}", "{transform}", "{metric}"),
+        classes=paths.kstar_cell(
+            "{model}", "{layer}", "{transform}", "{metric}", kind="classes"
+        ),
     log:
         f"{LOGS}/kstar/{{model}}/{{layer}}/{{transform}}/{{metric}}.log",
     benchmark:
@@ -29,10 +31,10 @@ rule kstar:
 
 rule kstar_summary:
     input:
-        [kstar_path("classes", *job) for job in PLAN.kstar_jobs],
+        [paths.kstar_cell(*job, kind="classes") for job in PLAN.kstar_jobs],
     output:
         report(
-            "results/kstar/summary.csv",
+            paths.KSTAR_SUMMARY,
             caption="../report/summary.rst",
             category="Summary",
         ),

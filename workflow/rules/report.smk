@@ -4,12 +4,12 @@
 
 rule study_table_html:
     input:
-        markdown="results/tables/{study}.md",
-        per_class="results/tables/{study}.csv",
-        patterns="results/tables/{study}.patterns.csv",
+        markdown=paths.study_table("{study}", "markdown"),
+        per_class=paths.study_table("{study}", "per_class"),
+        patterns=paths.study_table("{study}", "patterns"),
     output:
         report(
-            "results/tables/{study}.html",
+            paths.study_table("{study}", "html"),
             caption="../report/tables.rst",
             category="{study}",
             subcategory="tables",

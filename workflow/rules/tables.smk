@@ -6,10 +6,10 @@ rule study_tables:
         cells=study_cells,
         latents=study_latents,  # their attributes say which layers were pooled
     output:
-        per_class="results/tables/{study}.csv",
-        patterns="results/tables/{study}.patterns.csv",
-        markdown="results/tables/{study}.md",
-        latex="results/tables/{study}.tex",
+        per_class=paths.study_table("{study}", "per_class"),
+        patterns=paths.study_table("{study}", "patterns"),
+        markdown=paths.study_table("{study}", "markdown"),
+        latex=paths.study_table("{study}", "latex"),
     log:
         f"{LOGS}/tables/{{study}}.log",
     benchmark:
@@ -31,10 +31,11 @@ rule study_tables:
 
 rule study_distributions:
     input:
-        study_samples,
+        samples=study_samples,
+        classes=study_cells,
     output:
         report(
-            "results/figures/{study}/distributions.png",
+            paths.study_figure("{study}", "distributions"),
             caption="../report/distributions.rst",
             category="{study}",
             subcategory="k* distributions",
@@ -63,7 +64,7 @@ rule study_trend:
         study_cells,
     output:
         report(
-            "results/figures/{study}/trend.png",
+            paths.study_figure("{study}", "trend"),
             caption="../report/trend.rst",
             category="{study}",
             subcategory="trends",
@@ -93,7 +94,7 @@ rule study_projections:
         latents=study_latents,
     output:
         report(
-            "results/figures/{study}/projections.png",
+            paths.study_figure("{study}", "projections"),
             caption="../report/projections.rst",
             category="{study}",
             subcategory="projections",

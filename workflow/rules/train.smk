@@ -3,8 +3,8 @@
 
 rule train_model:
     output:
-        model=trained_checkpoint("{model}"),
-        meta="results/models/{model}.json",
+        model=paths.trained_checkpoint("{model}"),
+        meta=paths.training_record("{model}"),
     log:
         f"{LOGS}/train/{{model}}.log",
     benchmark:
@@ -32,7 +32,7 @@ rule weights_card:
     input:
         weights=weights_input,
     output:
-        weights_card_path("{model}"),
+        paths.weights_card("{model}"),
     log:
         f"{LOGS}/weights_card/{{model}}.log",
     benchmark:
@@ -52,5 +52,6 @@ rule weights_card:
         "../scripts/weights_card.py"
 
 
-# results/models/<name>.weights.json also matches train_model's {model}.json.
+# A weights card (<name>.weights.json) also matches train_model's training record
+# ({model}.json): kstarlab.paths.weights_card.
 ruleorder: weights_card > train_model

@@ -5,4 +5,6 @@ from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):
-    study_distributions(list(sm.input), sm.params.study, sm.output[0])
+    study_distributions(
+        list(sm.input.samples), list(sm.input.classes), sm.params.study, sm.output[0]
+    )

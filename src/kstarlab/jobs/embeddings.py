@@ -22,8 +22,10 @@ def embedding_tables(
     )
 
 
-def embedding_distributions(samples: Sequence[str], settings: Mapping[str, Any], out: str) -> None:
+def embedding_distributions(
+    samples: Sequence[str], classes: Sequence[str], settings: Mapping[str, Any], out: str
+) -> None:
     """k* per class of every configured embedding, one row each."""
     from kstarlab.embeddings import distributions_figure
 
-    distributions_figure(samples, settings["sources"], out)
+    distributions_figure(samples, classes, settings["sources"], out)

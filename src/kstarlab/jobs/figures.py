@@ -11,16 +11,23 @@ import pandas as pd
 from kstarlab.jobs.summaries import cell_title
 
 
-def study_distributions(inputs: Sequence[str], study: Mapping[str, Any], out: str) -> None:
-    """k* per class as violin and boxen plots, one row per cell of the study's grid."""
+def study_distributions(
+    samples: Sequence[str], classes: Sequence[str], study: Mapping[str, Any], out: str
+) -> None:
+    """k* per class as violin and boxen plots, one row per cell of the study's grid, from
+    each cell's per-sample and per-class tables (``samples``, ``classes``: grid order)."""
     from kstarlab.figures import save_figure
     from kstarlab.kstar_plots import distribution_grid
 
     panels = []
-    for path, cell in zip(inputs, study["cells"], strict=True):
-        samples = pd.read_csv(path)
-        classes = pd.read_csv(str(path)[: -len(".csv")] + ".classes.csv", dtype={"class": str})
-        panels.append((cell_title(cell, study["rows"]), samples, classes))
+    for per_sample, per_class, cell in zip(samples, classes, study["cells"], strict=True):
+        panels.append(
+            (
+                cell_title(cell, study["rows"]),
+                pd.read_csv(per_sample),
+                pd.read_csv(per_class, dtype={"class": str}),
+            )
+        )
     save_figure(distribution_grid(panels), out, formats=(".png",))
 
 

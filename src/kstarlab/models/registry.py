@@ -45,8 +45,8 @@ from kstarlab.names import (
     WEIGHT_SUFFIXES,
     is_no_weights,
     looks_like_weights_name,
-    trained_checkpoint,
 )
+from kstarlab.paths import trained_checkpoint
 
 ZOO_PREPROCESSING = Preprocessing(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), crop=INPUT_SIZE)
 
