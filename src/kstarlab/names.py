@@ -34,6 +34,12 @@ def trained_checkpoint(model: str) -> str:
     return f"results/models/{model}.pt"
 
 
+def digits_file(split_seed: int | str) -> str:
+    """Where the workflow's data rule writes the digits with the split of ``split_seed``
+    (`kstarlab.digits`), which every job over the digits reads."""
+    return f"results/data/digits-seed{split_seed}.npz"
+
+
 #: Suffixes of the checkpoint files kstarlab loads (torch.load's formats).
 WEIGHT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
 

@@ -6,6 +6,7 @@ import sys
 from kstarlab.codesets import script_code
 from kstarlab.errors import InputError
 from kstarlab.names import (
+    digits_file,
     is_no_weights,
     looks_like_path,
     trained_checkpoint,
@@ -78,6 +79,30 @@ def weights_input(wildcards):
     Nothing for a torchvision enum: only the job resolves its hub file (with torch)."""
     weights = model_entry(wildcards.model)["weights"]
     return weights if looks_like_path(weights) else []
+
+
+def digits_input(wildcards):
+    """The digits file a job reads, as its input named `digits` (written by digits_data),
+    for the dataset its model is evaluated on, else `dataset`; none for other datasets."""
+    model = getattr(wildcards, "model", None)
+    dataset = config["dataset"] if model is None else dataset_of(config, model)
+    if dataset["name"] != "digits":
+        return {}
+    return {"digits": digits_file(dataset["split_seed"])}
+
+
+def train_digits(wildcards):
+    """The digits file a zoo model trains on (the split of `dataset.split_seed`)."""
+    return digits_file(config["dataset"]["split_seed"])
+
+
+def digits_files():
+    """Every digits file the configured jobs read (the DVC data stage versions them)."""
+    datasets = [config["dataset"], *config["datasets"].values()]
+    seeds = {d["split_seed"] for d in datasets if d["name"] == "digits"}
+    if any(is_trained_here(name) for name in config["models"]):
+        seeds.add(config["dataset"]["split_seed"])
+    return [digits_file(seed) for seed in sorted(seeds)]
 
 
 def train_params(wildcards):
@@ -187,6 +212,7 @@ def geometry_inputs(wildcards):
     inputs = {
         "clean": f"results/latents/{wildcards.model}/clean.h5",
         "model": model_input(wildcards),
+        **digits_input(wildcards),
     }
     if geo["corruption_jobs"]:
         inputs["corrupted"] = [

@@ -3,6 +3,7 @@
 
 rule extract:
     input:
+        unpack(digits_input),
         model=model_input,
     output:
         "results/latents/{model}/{transform}.h5",

@@ -2,6 +2,8 @@
 
 
 rule train_model:
+    input:
+        digits=train_digits,
     output:
         model=trained_checkpoint("{model}"),
         meta="results/models/{model}.json",
