@@ -83,7 +83,8 @@ def weights_input(wildcards):
 
 def digits_input(wildcards):
     """The digits file a job reads, as its input named `digits` (written by digits_data),
-    for the dataset its model is evaluated on, else `dataset`; none for other datasets."""
+    for the dataset its model is evaluated on, else `dataset`; none for other datasets.
+    """
     model = getattr(wildcards, "model", None)
     dataset = config["dataset"] if model is None else dataset_of(config, model)
     if dataset["name"] != "digits":
