@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from PIL import Image
 from sklearn.datasets import load_digits as sk_load_digits
 
 from kstarlab.data import (
-    digits_arrays,
-    digits_split,
+    digits_images,
     load_dataset,
     load_digits,
     load_imagefolder,
     open_embeddings,
     read_class_map,
 )
+from kstarlab.digits import KEYS, SPLITS, build_digits, read_digits, write_digits
 from kstarlab.errors import InputError
 
 
@@ -53,20 +54,26 @@ def test_digits_images_are_upsampled_real_digits():
 
 def test_digits_split_is_stratified_disjoint_and_reproducible():
     labels = sk_load_digits().target
-    train, test = digits_split(labels, seed=0)
-    assert len(train) == 1257 and len(test) == 540
+    digits = build_digits(0)
+    train, test = digits.train, digits.test
+    assert len(train) == 1257 and len(test) == 540  # 30% of 1,797 rounded up, as scikit-learn
     assert not set(train) & set(test) and len(set(train) | set(test)) == 1797
-    for c in range(10):
-        share = np.mean(labels[test] == c) / np.mean(labels == c)
-        assert 0.9 < share < 1.1
-    again_train, again_test = digits_split(labels, seed=0)
-    assert np.array_equal(train, again_train) and np.array_equal(test, again_test)
-    other_train, _ = digits_split(labels, seed=1)
-    assert not np.array_equal(train, other_train)
+    assert np.array_equal(train, np.sort(train)) and np.array_equal(test, np.sort(test))
+    for c in range(10):  # each class is split 70/30 up to one image
+        assert abs(np.sum(labels[test] == c) - 0.3 * np.sum(labels == c)) <= 1
+    again = build_digits(0)
+    assert np.array_equal(train, again.train) and np.array_equal(test, again.test)
+    assert not np.array_equal(train, build_digits(1).train)
     a, b = load_digits("test", seed=0), load_digits("test", seed=0)
     assert torch.equal(a.dataset.images, b.dataset.images)
     assert np.array_equal(a.labels, labels[test])
     assert a.params == {"split": "test", "seed": 0, "size": 32}
+
+
+def test_digits_sample_counts_of_the_planning_are_the_split_sizes():
+    from kstarlab.pipeline import DIGITS_SAMPLES
+
+    assert {split: len(build_digits(0).rows(split)) for split in SPLITS} == DIGITS_SAMPLES
 
 
 def test_digits_errors():
@@ -76,6 +83,72 @@ def test_digits_errors():
         load_dataset("digits", root="/tmp")
     with pytest.raises(InputError, match="unknown dataset 'mnist'"):
         load_dataset("mnist")
+    with pytest.raises(InputError, match="split seed must be an integer from 0"):
+        build_digits(-1)
+    with pytest.raises(InputError, match="is for dataset 'digits', not 'imagefolder'"):
+        load_dataset("imagefolder", root="/tmp", prepared="digits.npz")
+
+
+def test_prepared_digits_file_gives_the_same_bytes_as_scikit_learn(tmp_path):
+    """The data rule's file, read back, is what the in-process build gives, byte for byte,
+    for every split; the same seed writes the same file bytes."""
+    path = tmp_path / "digits-seed3.npz"
+    written = write_digits(path, 3)
+    read = read_digits(path, split_seed=3)
+    built = build_digits(3)
+    for key in KEYS:
+        for got in (written.arrays()[key], read.arrays()[key]):
+            assert got.dtype == built.arrays()[key].dtype, key
+            assert got.tobytes() == built.arrays()[key].tobytes(), key
+    assert read.class_names == [str(d) for d in range(10)] and read.split_seed == 3
+    for split in SPLITS:
+        from_file = load_digits(split, seed=3, prepared=path)
+        here = load_digits(split, seed=3)
+        assert from_file.dataset.images.numpy().tobytes() == here.dataset.images.numpy().tobytes()
+        assert from_file.labels.tobytes() == here.labels.tobytes()
+        assert (from_file.class_names, from_file.params) == (here.class_names, here.params)
+    again = tmp_path / "again.npz"
+    write_digits(again, 3)
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_reading_the_digits_file_imports_no_scikit_learn(tmp_path):
+    path = tmp_path / "digits.npz"
+    write_digits(path, 0)
+    code = (
+        "import sys; from kstarlab.data import load_digits; "
+        f"data = load_digits('train', 0, prepared={str(path)!r}); "
+        "assert len(data) == 1257, len(data); "
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'sklearn']"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_digits_file_errors_name_the_file(tmp_path):
+    with pytest.raises(InputError, match=r"digits file not found: .*nope\.npz"):
+        load_digits("test", prepared=tmp_path / "nope.npz")
+    path = tmp_path / "digits.npz"
+    write_digits(path, 0)
+    with pytest.raises(InputError, match=r"digits\.npz holds the split of seed 0, not 1"):
+        load_digits("test", seed=1, prepared=path)
+    not_npz = tmp_path / "not.npz"
+    not_npz.write_text("digits")
+    with pytest.raises(InputError, match=r"cannot read digits file .*not\.npz"):
+        read_digits(not_npz)
+    arrays = build_digits(0).arrays()
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, **{k: v for k, v in arrays.items() if k != "test"})
+    with pytest.raises(InputError, match=r"partial\.npz lacks test"):
+        read_digits(partial)
+    overlap = tmp_path / "overlap.npz"
+    np.savez(overlap, **{**arrays, "test": arrays["train"][:540]})
+    with pytest.raises(InputError, match=r"overlap\.npz is malformed"):
+        read_digits(overlap)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(InputError, match="cannot read digits file"):
+        read_digits(truncated)
+    assert zipfile.is_zipfile(path)
 
 
 def test_imagefolder_reads_sorted_classes_resized_and_cropped(tmp_path):
@@ -164,40 +237,16 @@ def test_embeddings_npz_and_h5(tmp_path):
 def test_digits_equal_scikit_learns_loader_and_split():
     from sklearn.model_selection import train_test_split
 
-    images, labels, names = digits_arrays()
+    data = load_digits("all")
     sk = sk_load_digits()
-    np.testing.assert_array_equal(labels, sk.target)
-    assert names == [str(n) for n in sk.target_names]
+    np.testing.assert_array_equal(data.labels, sk.target)
+    assert data.class_names == [str(n) for n in sk.target_names]
     pixels = torch.from_numpy(sk.images.astype(np.float32) / 16.0).unsqueeze(1)
     up = torch.nn.functional.interpolate(pixels, size=(32, 32), mode="bilinear")
-    assert torch.equal(images, up.clamp(0, 1).repeat(1, 3, 1, 1))
-    index = np.arange(labels.size)
+    assert torch.equal(data.dataset.images, up.clamp(0, 1).repeat(1, 3, 1, 1))
+    assert torch.equal(digits_images(sk.images), data.dataset.images)
+    index = np.arange(sk.target.size)
     for seed in (0, 1, 7, 123):
-        train, test = train_test_split(index, test_size=0.3, stratify=labels, random_state=seed)
-        assert [a.tolist() for a in digits_split(labels, seed)] == [
-            sorted(train.tolist()),
-            sorted(test.tolist()),
-        ]
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    counts=st.lists(st.integers(min_value=2, max_value=30), min_size=2, max_size=8),
-    fraction=st.sampled_from([0.2, 0.25, 0.3, 0.5]),
-    seed=st.integers(min_value=0, max_value=2**31 - 1),
-)
-def test_stratified_split_equals_scikit_learn(counts, fraction, seed):
-    from sklearn.model_selection import train_test_split
-
-    from kstarlab.split import stratified_split
-
-    labels = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)), counts))
-    index = np.arange(labels.size)
-    try:
-        expected = train_test_split(index, test_size=fraction, stratify=labels, random_state=seed)
-    except ValueError:
-        with pytest.raises(ValueError, match="cannot stratify"):
-            stratified_split(labels, fraction, seed)
-        return
-    got = stratified_split(labels, fraction, seed)
-    assert [g.tolist() for g in got] == [e.tolist() for e in expected]
+        train, test = train_test_split(index, test_size=0.3, stratify=sk.target, random_state=seed)
+        digits = build_digits(seed)
+        assert [digits.train.tolist(), digits.test.tolist()] == [sorted(train), sorted(test)]

@@ -113,6 +113,7 @@ def test_every_builder_is_used_by_the_rules():
 # The families of output file, as wildcard patterns: each must be planned by the rules.
 FAMILIES = {
     "dataset card": paths.DATASET_CARD,
+    "digits": paths.digits_file("{s}"),
     "checkpoint": paths.trained_checkpoint("{m}"),
     "training record": paths.training_record("{m}"),
     "weights card": paths.weights_card("{m}"),

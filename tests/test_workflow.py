@@ -221,6 +221,28 @@ def _job_block(output: str, rule: str, output_file: str) -> str:
     raise AssertionError(f"no {rule} job for {output_file} in\n{output[-3000:]}")
 
 
+def _job_inputs(block: str) -> list[str]:
+    """The input files of a job in a ``snakemake -n`` listing."""
+    line = re.search(r"^\s+input: (.*)$", block, flags=re.M)
+    return line.group(1).split(", ") if line else []
+
+
+def test_dry_run_every_digits_job_reads_the_data_rules_file(tmp_path):
+    """The digits and their split are written once per split seed (rule digits_data) and
+    are an input of every training, extraction and geometry job over the digits."""
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["dataset"]["split_seed"] = 5
+    config = tmp_path / "seed5.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    out = snakemake("-n", workdir=tmp_path, configfile=config).stdout
+    planned = planned_jobs(out)
+    assert [o for r, o in planned if r == "digits_data"] == ["results/data/digits-seed5.npz"]
+    readers = [(r, o) for r, o in planned if r in ("train_model", "extract", "geometry_model")]
+    assert {r for r, _ in readers} == {"train_model", "extract", "geometry_model"}
+    for rule, output in readers:
+        assert "results/data/digits-seed5.npz" in _job_inputs(_job_block(out, rule, output))
+
+
 def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
     import os
 
@@ -260,7 +282,7 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
 
     before = snakemake("-n", workdir=tmp_path, configfile=config).stdout
     assert ("weights_card", card) not in planned_jobs(before)
-    assert f"input: {card}" in _job_block(before, "extract", latents)
+    assert card in _job_inputs(_job_block(before, "extract", latents))
 
     save(1)  # other bytes at the same path, and a modification time after the card's
     stamp = (tmp_path / card).stat().st_mtime + 10

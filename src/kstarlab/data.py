@@ -4,7 +4,8 @@ Every image dataset yields float32 tensors of shape (3, H, W) in [0, 1]; normali
 belongs to the model wrapper, so perturbations always act in pixel space.
 
 - ``digits``: scikit-learn's 1,797 real 8×8 digits, bilinearly upsampled to 32×32 and
-  repeated to 3 channels, with a stratified 70/30 train/test split (fixed seed). No download.
+  repeated to 3 channels, with a stratified 70/30 train/test split (fixed seed). No download;
+  read from the file the workflow's data rule writes, or made here (`kstarlab.digits`).
 - ``imagefolder``: a torchvision-style ``root/<class>/<image>`` tree, resized and
   center-cropped; an optional class map says which model outputs belong to each folder.
   `ImageData.raw_center_crop` gives the same tree with the k* paper's crop taken from the
@@ -28,15 +29,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from kstarlab.digits import build_digits, check_split, read_digits
 from kstarlab.errors import InputError
 from kstarlab.io import Latents, open_latents
 from kstarlab.names import IMAGE_SUFFIXES
 from kstarlab.resources import BUILTIN_CLASS_MAPS
 
 DATASETS = ("digits", "imagefolder", "embeddings")
-SPLITS = ("train", "test", "all")
 DIGITS_SIZE = 32
-DIGITS_TEST_FRACTION = 0.3
 
 
 @dataclass
@@ -97,14 +97,18 @@ def load_dataset(
     resize: int = 256,
     crop: int = 224,
     class_map: str | os.PathLike[str] | None = None,
+    prepared: str | os.PathLike[str] | None = None,
 ) -> ImageData:
-    """An image dataset by name: ``digits`` (``split``, ``seed``) or ``imagefolder`` (``root``)."""
+    """An image dataset by name: ``digits`` (``split``, ``seed``, optionally read from the
+    ``prepared`` digits file, see `load_digits`) or ``imagefolder`` (``root``)."""
     if name == "digits":
         if root is not None:
             raise InputError("dataset 'digits' ships with scikit-learn and takes no root")
         if class_map is not None:
             raise InputError("dataset 'digits' is labelled by the outputs: it takes no class map")
-        return load_digits(split=split, seed=seed)
+        return load_digits(split=split, seed=seed, prepared=prepared)
+    if prepared is not None:
+        raise InputError(f"a prepared digits file is for dataset 'digits', not {name!r}")
     if name == "imagefolder":
         if root is None:
             raise InputError("dataset 'imagefolder' needs a root folder (--root)")
@@ -114,61 +118,34 @@ def load_dataset(
     raise InputError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
 
 
-def digits_arrays(size: int = DIGITS_SIZE) -> tuple[torch.Tensor, np.ndarray, list[str]]:
-    """All 1,797 digits as (N, 3, size, size) float32 in [0, 1], labels and class names."""
-    pixels_8x8, target = _digits_table()
-    pixels = torch.from_numpy(pixels_8x8.astype(np.float32) / 16.0).unsqueeze(1)
+def digits_images(pixels: np.ndarray, size: int = DIGITS_SIZE) -> torch.Tensor:
+    """8×8 digits (pixels 0–16) as (N, 3, size, size) float32 in [0, 1]: bilinearly
+    upsampled and repeated to 3 channels."""
+    pixels_01 = torch.from_numpy(np.asarray(pixels).astype(np.float32) / 16.0).unsqueeze(1)
     up = torch.nn.functional.interpolate(
-        pixels, size=(size, size), mode="bilinear", align_corners=False
+        pixels_01, size=(size, size), mode="bilinear", align_corners=False
     )
-    images = up.clamp_(0.0, 1.0).repeat(1, 3, 1, 1).contiguous()
-    return images, target, [str(n) for n in range(10)]
+    return up.clamp_(0.0, 1.0).repeat(1, 3, 1, 1).contiguous()
 
 
-def _digits_table() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's digits: (1797, 8, 8) float64 pixels 0–16 and int64 labels.
+def load_digits(
+    split: str = "test", seed: int = 0, prepared: str | os.PathLike[str] | None = None
+) -> ImageData:
+    """scikit-learn's digits at 32×32×3 in [0, 1]; ``split`` is train, test or all of the
+    stratified 70/30 split drawn by ``seed``.
 
-    Read from the CSV file scikit-learn ships, as ``sklearn.datasets.load_digits`` reads
-    it, without importing scikit-learn (about a second per job); through scikit-learn
-    when the file is not where it keeps it.
+    ``prepared`` is a digits file (`kstarlab.digits.write_digits`, the workflow's data
+    rule), which must hold ``seed``'s split; without one, the digits and the split are made
+    here with scikit-learn (same arrays, about a second more).
     """
-    import gzip
-    import importlib.util
-
-    spec = importlib.util.find_spec("sklearn")
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    for folder in folders:
-        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
-        if path.is_file():
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
-                table = np.loadtxt(fh, delimiter=",")
-            return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
-    from sklearn.datasets import load_digits as sk_load_digits
-
-    digits = sk_load_digits()
-    return digits.images, digits.target.astype(np.int64)
-
-
-def digits_split(labels: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted train and test indices of a stratified split with 30% test, fixed by ``seed``
-    (scikit-learn's ``train_test_split(..., stratify=labels)``, see `kstarlab.split`)."""
-    from kstarlab.split import stratified_split
-
-    train, test = stratified_split(labels, DIGITS_TEST_FRACTION, seed)
-    return np.sort(train), np.sort(test)
-
-
-def load_digits(split: str = "test", seed: int = 0) -> ImageData:
-    """scikit-learn's digits at 32×32×3 in [0, 1]; ``split`` is train, test or all."""
-    if split not in SPLITS:
-        raise InputError(f"unknown split {split!r}; available: {', '.join(SPLITS)}")
-    images, labels, names = digits_arrays()
-    if split != "all":
-        train, test = digits_split(labels, seed)
-        keep = torch.from_numpy(train if split == "train" else test)
-        images, labels = images[keep], labels[keep.numpy()]
+    check_split(split)
+    digits = build_digits(seed) if prepared is None else read_digits(prepared, split_seed=seed)
+    rows = digits.rows(split)
+    images = digits_images(digits.pixels)[torch.from_numpy(rows)]
     params = {"split": split, "seed": seed, "size": DIGITS_SIZE}
-    return ImageData("digits", TensorImages(images, labels), names, params)
+    return ImageData(
+        "digits", TensorImages(images, digits.labels[rows]), digits.class_names, params
+    )
 
 
 class ImageFolderImages(Dataset):

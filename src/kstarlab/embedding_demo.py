@@ -7,7 +7,7 @@ iris) and its **logit layer** on the held-out split is the embedding, as the pap
 tables use the logit layer (Table I's ResNet-50 row equals Table III's "Logit Layer" row).
 These rows are a demonstration of the method, not the paper's domains.
 
-Deterministic: the stratified 70/30 split of `kstarlab.split` (the digits' split), feature
+Deterministic: scikit-learn's stratified 70/30 ``train_test_split`` (as the digits'), feature
 standardisation fitted on the train split, full-batch Adam on one CPU thread under
 `kstarlab.train.deterministic`; the same seed gives the same bytes.
 """
@@ -74,13 +74,17 @@ def demo_embedding(name: str, seed: int = 0) -> dict[str, Any]:
     ``train_accuracy``.
     """
     import torch
+    from sklearn.model_selection import train_test_split
     from torch import nn
 
-    from kstarlab.split import stratified_split
     from kstarlab.train import deterministic
 
     features, labels, names = demo_table(name)
-    train, test = (np.sort(i) for i in stratified_split(labels, TEST_FRACTION, seed))
+    rows = np.arange(labels.shape[0])
+    train, test = (
+        np.sort(i)
+        for i in train_test_split(rows, test_size=TEST_FRACTION, stratify=labels, random_state=seed)
+    )
     mean = features[train].mean(axis=0)
     scale = features[train].std(axis=0)
     scale[scale == 0] = 1.0

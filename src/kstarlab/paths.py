@@ -27,6 +27,13 @@ DATA = f"{RESULTS}/data"
 #: The description of the evaluated dataset (rule dataset_card).
 DATASET_CARD = f"{DATA}/dataset.json"
 
+
+def digits_file(split_seed: int | str) -> str:
+    """The digits with the split of ``split_seed`` (`kstarlab.digits`), written once by the
+    data rule and read by every job over the digits."""
+    return f"{DATA}/digits-seed{split_seed}.npz"
+
+
 MODELS = f"{RESULTS}/models"
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -257,8 +258,10 @@ def train_zoo(
     device: str | torch.device = "cpu",
     progress: bool = False,
     stop: Callable[[], bool] | None = None,
+    prepared: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
-    """Train one zoo model on the digits train split and evaluate it on the test split.
+    """Train one zoo model on the digits train split and evaluate it on the test split
+    (read from the ``prepared`` digits file when given, see `kstarlab.data.load_digits`).
 
     ``device`` (e.g. ``"cuda"``) runs the training there; the initial weights, the batch
     order and the PGD starts are drawn on the CPU, and the bytes are reproducible on the
@@ -267,8 +270,8 @@ def train_zoo(
     """
     cfg = config.resolved()
     dev = resolve_device(device)
-    train = load_digits("train", seed=cfg.split_seed)
-    test = load_digits("test", seed=cfg.split_seed)
+    train = load_digits("train", seed=cfg.split_seed, prepared=prepared)
+    test = load_digits("test", seed=cfg.split_seed, prepared=prepared)
     x_train, y_train = train.dataset.images, torch.from_numpy(train.labels)
     x_test, y_test = test.dataset.images, torch.from_numpy(test.labels)
     start = time.perf_counter()

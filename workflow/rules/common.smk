@@ -74,6 +74,31 @@ def weights_input(wildcards):
     return weights if looks_like_path(weights) else []
 
 
+def digits_input(wildcards):
+    """The digits file a job reads, as its input named `digits` (written by digits_data),
+    for the dataset its model is evaluated on, else `dataset`; none for other datasets.
+    """
+    model = getattr(wildcards, "model", None)
+    dataset = config["dataset"] if model is None else dataset_of(config, model)
+    if dataset["name"] != "digits":
+        return {}
+    return {"digits": paths.digits_file(dataset["split_seed"])}
+
+
+def train_digits(wildcards):
+    """The digits file a zoo model trains on (the split of `dataset.split_seed`)."""
+    return paths.digits_file(config["dataset"]["split_seed"])
+
+
+def digits_files():
+    """Every digits file the configured jobs read (the DVC data stage versions them)."""
+    datasets = [config["dataset"], *config["datasets"].values()]
+    seeds = {d["split_seed"] for d in datasets if d["name"] == "digits"}
+    if any(is_trained_here(name) for name in config["models"]):
+        seeds.add(config["dataset"]["split_seed"])
+    return [paths.digits_file(seed) for seed in sorted(seeds)]
+
+
 def train_params(wildcards):
     entry = model_entry(wildcards.model)
     keys = ("arch", "regime", "epochs", "lr", "eps", "pgd_steps", "style")
@@ -178,6 +203,7 @@ def geometry_inputs(wildcards):
     inputs = {
         "clean": paths.latents(wildcards.model, "clean"),
         "model": model_input(wildcards),
+        **digits_input(wildcards),
     }
     if geo["corruption_jobs"]:
         inputs["corrupted"] = [

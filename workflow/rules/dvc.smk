@@ -5,6 +5,7 @@
 rule dvc_data:
     input:
         paths.DATASET_CARD,
+        digits_files(),
 
 
 # Every zoo model and the weights card of every pretrained model declared under `models:`,

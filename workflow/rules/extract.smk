@@ -3,6 +3,7 @@
 
 rule extract:
     input:
+        unpack(digits_input),
         model=model_input,
     output:
         paths.latents("{model}", "{transform}"),

@@ -2,6 +2,8 @@
 
 
 rule train_model:
+    input:
+        digits=train_digits,
     output:
         model=paths.trained_checkpoint("{model}"),
         meta=paths.training_record("{model}"),

@@ -5,4 +5,4 @@ from kstarlab.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):
-    dataset_card(sm.params.dataset, sm.output[0])
+    dataset_card(sm.params.dataset, sm.output[0], prepared=sm.input.get("digits"))

@@ -13,4 +13,5 @@ with job_log(sm.log[0]):
         sm.params.settings,
         sm.output[0],
         device=sm.params.device,
+        prepared=sm.input.get("digits"),
     )

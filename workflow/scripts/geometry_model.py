@@ -12,4 +12,5 @@ with job_log(sm.log[0]):
         sm.input.clean,
         dict(sm.output.items()),
         corrupted=list(sm.input.get("corrupted", [])) or None,
+        prepared=sm.input.get("digits"),
     )

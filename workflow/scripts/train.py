@@ -6,4 +6,9 @@ from kstarlab.jobs.training import train
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):
     set_threads(sm.threads)
-    train(sm.params.train, sm.output.model, device=sm.params.device)
+    train(
+        sm.params.train,
+        sm.output.model,
+        device=sm.params.device,
+        prepared=sm.input.digits,
+    )

@@ -16,10 +16,10 @@ from kstarlab.commands._options import (
     set_threads,
     terminate_as_interrupt,
 )
+from kstarlab.digits import SPLITS
 from kstarlab.errors import InputError
 
 DATASETS = ("digits", "imagefolder", "embeddings")
-SPLITS = ("train", "test", "all")
 COMPRESSIONS = ("auto", "gzip", "lzf", "none")
 
 

@@ -13,6 +13,7 @@ from kstarlab.commands._options import (
     format_table,
     model_from_args,
 )
+from kstarlab.digits import SPLITS
 from kstarlab.errors import InputError
 
 
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         help="comma-separated pruning levels (0.1,...,0.9)",
     )
     cmd.add_argument("--dataset", default="digits", help="the images of --latents: digits")
-    cmd.add_argument("--split", default="test", choices=("train", "test", "all"))
+    cmd.add_argument("--split", default="test", choices=SPLITS)
     cmd.add_argument("--split-seed", type=int, default=0)
     cmd.add_argument("--out-dir", required=True, help="folder for features.h5, samples.csv, ...")
     cmd.set_defaults(func=run)

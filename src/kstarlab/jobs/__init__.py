@@ -6,6 +6,7 @@ its own family (`kstarlab.codesets`):
 
 - `runtime`: the job's log, threads, and the record of the kstarlab modules it loaded;
 - `inputs`: loading the configured dataset and models;
+- `data`: the digits and their split, written once (the data rule);
 - `cards`: the dataset card and the weights card;
 - `training`: training a zoo model;
 - `extraction`: latents of a model under a transform;
@@ -40,6 +41,7 @@ _LAZY = {
     "set_threads": "kstarlab.jobs.runtime",
     "load_images": "kstarlab.jobs.inputs",
     "load_model_entry": "kstarlab.jobs.inputs",
+    "digits_data": "kstarlab.jobs.data",
     "dataset_card": "kstarlab.jobs.cards",
     "weights_file": "kstarlab.jobs.cards",
     "weights_card": "kstarlab.jobs.cards",

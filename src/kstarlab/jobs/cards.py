@@ -14,9 +14,10 @@ from kstarlab.jobs.inputs import load_images
 from kstarlab.jobs.runtime import log
 
 
-def dataset_card(dataset: Mapping[str, Any], out: str) -> None:
-    """A JSON description of the evaluated dataset: name, size, classes, parameters."""
-    data = load_images(dataset)
+def dataset_card(dataset: Mapping[str, Any], out: str, prepared: str | None = None) -> None:
+    """A JSON description of the evaluated dataset: name, size, classes, parameters
+    (``prepared``: the data rule's digits file)."""
+    data = load_images(dataset, prepared)
     card = {
         "name": data.name,
         "n_samples": len(data),

@@ -16,12 +16,14 @@ def extract(
     settings: Mapping[str, Any],
     out: str,
     device: str = "cpu",
+    prepared: str | None = None,
 ) -> None:
-    """Extract the planned layers of one model under one transform to HDF5."""
+    """Extract the planned layers of one model under one transform to HDF5 (``prepared``:
+    the data rule's digits file)."""
     from kstarlab.extract import extract as run_extract
 
     loaded = load_model_entry(model_name, model, settings["seed"])
-    data = load_images(settings["dataset"])
+    data = load_images(settings["dataset"], prepared)
     ext = settings["extraction"]
     transform_arg: Any = transform
     if transform != "clean":

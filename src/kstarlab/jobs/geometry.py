@@ -16,8 +16,10 @@ def geometry_model(
     clean: str,
     outputs: Mapping[str, str],
     corrupted: Sequence[str] | None = None,
+    prepared: str | None = None,
 ) -> None:
-    """Features, corruption and pruning robustness of one model.
+    """Features, corruption and pruning robustness of one model (``prepared``: the data
+    rule's digits file).
 
     ``corrupted`` holds the latents of ``settings["corruptions"]``, in that order, when
     extract jobs made them. Without it they are extracted here, in this process, to a
@@ -32,7 +34,7 @@ def geometry_model(
     from kstarlab.perturb import parse_transform
 
     model = load_model_entry(model_name, settings["model"], settings["seed"])
-    data = load_images(settings["dataset"])
+    data = load_images(settings["dataset"], prepared)
     images = data.dataset.images if hasattr(data.dataset, "images") else None
     if images is None:
         import torch

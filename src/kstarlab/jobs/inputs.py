@@ -6,12 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def load_images(dataset: Mapping[str, Any]) -> Any:
-    """The dataset of a config's ``dataset:`` (or ``datasets.<name>``) entry."""
+def load_images(dataset: Mapping[str, Any], prepared: str | None = None) -> Any:
+    """The dataset of a config's ``dataset:`` (or ``datasets.<name>``) entry; the digits
+    from the ``prepared`` file of the data rule when given."""
     from kstarlab.data import load_dataset
 
     if dataset["name"] == "digits":
-        return load_dataset("digits", split=dataset["split"], seed=dataset["split_seed"])
+        return load_dataset(
+            "digits", split=dataset["split"], seed=dataset["split_seed"], prepared=prepared
+        )
     return load_dataset(
         dataset["name"],
         root=dataset.get("root"),
