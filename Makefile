@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.kstarlab-installed
 
-.PHONY: setup run docs demo test lint bench clean repro push pull
+.PHONY: setup run docs demo test test-fast lint bench clean repro push pull
 
 setup: $(STAMP)
 
@@ -30,9 +30,13 @@ docs: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/kstarlab demo
 
-## The whole test suite.
+## The whole test suite: the unit, workflow and system tiers (tests/conftest.py).
 test: $(STAMP)
 	$(PY) -m pytest
+
+## The unit tier only: the library and the command line, no Snakemake run.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m unit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks workflow/scripts

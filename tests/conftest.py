@@ -14,8 +14,8 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-# Modest, deterministic property tests: the whole suite must stay well under a minute on two
-# cores. `HYPOTHESIS_PROFILE=thorough` (or `pytest --hypothesis-profile=thorough`) runs many
+# Modest, deterministic property tests (the whole suite takes about 20 minutes on two cores,
+# most of it in the workflow tier's runs). `HYPOTHESIS_PROFILE=thorough` (or `pytest --hypothesis-profile=thorough`) runs many
 # more random examples.
 settings.register_profile(
     "kstarlab",
@@ -33,6 +33,33 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kstarlab"))
 # they gain, and on a busy two-core machine spinning threads slow tiny tiles down 100-fold.
 # Results do not depend on the thread count (the exactness tests use exact arithmetic).
 torch.set_num_threads(int(os.environ.get("KSTARLAB_TEST_THREADS", "1")))
+
+
+# The tiers (pyproject's markers), by file: `system` tests install or start real programs,
+# `workflow` tests run Snakemake on a config (any test using the smoke run is one), and the
+# rest are `unit` tests of the library and the command line (`make test-fast`).
+SYSTEM_FILES = {"test_core_install.py", "test_slurm.py"}
+WORKFLOW_FILES = {
+    "test_dvc.py",
+    "test_interrupt.py",
+    "test_paths.py",
+    "test_reruns.py",
+    "test_resources.py",
+    "test_results_docs.py",
+    "test_workflow.py",
+    "test_workflow_geometry.py",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        name = item.path.name
+        if name in SYSTEM_FILES:
+            item.add_marker("system")
+        elif name in WORKFLOW_FILES or "smoke_run" in getattr(item, "fixturenames", ()):
+            item.add_marker("workflow")
+        else:
+            item.add_marker("unit")
 
 
 @pytest.fixture(scope="session")
