@@ -32,10 +32,9 @@ from torch.utils.data import Dataset
 from kstarlab.digits import build_digits, check_split, read_digits
 from kstarlab.errors import InputError
 from kstarlab.io import Latents, open_latents
-from kstarlab.names import IMAGE_SUFFIXES
+from kstarlab.names import DATASETS, IMAGE_SUFFIXES
 from kstarlab.resources import BUILTIN_CLASS_MAPS
 
-DATASETS = ("digits", "imagefolder", "embeddings")
 DIGITS_SIZE = 32
 
 

@@ -15,6 +15,9 @@ from kstarlab.errors import InputError
 #: order, ``minkowski-<p>``.
 METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine")
 
+#: The kinds of dataset extraction reads: the digits, an image folder, embedding files.
+DATASETS = ("digits", "imagefolder", "embeddings")
+
 #: Architectures of the embedded zoo, trained by the workflow on the digits.
 ZOO_ARCHS = ("resnet", "vit", "mlp")
 

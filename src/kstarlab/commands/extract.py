@@ -18,8 +18,8 @@ from kstarlab.commands._options import (
 )
 from kstarlab.digits import SPLITS
 from kstarlab.errors import InputError
+from kstarlab.names import DATASETS
 
-DATASETS = ("digits", "imagefolder", "embeddings")
 COMPRESSIONS = ("auto", "gzip", "lzf", "none")
 
 
