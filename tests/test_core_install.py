@@ -61,7 +61,7 @@ def test_core_only_install(tmp_path):
         text=True,
         cwd=work,
     )
-    assert run.returncode == 0 and "(3, 6)" in run.stdout, run.stderr
+    assert run.returncode == 0 and "(3, 9)" in run.stdout, run.stderr
     cli = str(env / "bin" / "kstarlab")
     extract = subprocess.run(
         [

@@ -160,7 +160,8 @@ def copy_repo(dest):
     ("module", "holders"),
     [
         # the k* engine, and the module holding the k* job (Table XXI's k* job calls it)
-        ("kstar.py", {"kstar", "embedding_kstar"}),
+        # (the engine also in Table XXI's table and figure: their module offers it in-process)
+        ("kstar.py", {"kstar", "embedding_kstar", "embedding_tables", "embedding_distributions"}),
         ("jobs/kstar_cells.py", {"kstar", "embedding_kstar"}),
         ("pipeline.py", {"study_trend"}),  # the trend computation (trend_values)
     ],

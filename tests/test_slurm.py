@@ -96,7 +96,8 @@ def test_failed_cluster_job_fails_the_run_and_names_its_logs(cluster, smoke_run,
     """A corrupt checkpoint passes the config checks (which read no weights) and fails the
     extraction job on the cluster."""
     work = tmp_path / "work"
-    shutil.copytree(smoke_run / "results/models", work / "results/models")  # skip training
+    for done in ("data", "models"):  # the digits and the zoo as made: skip training
+        shutil.copytree(smoke_run / "results" / done, work / "results" / done)
     (work / "results/models/mlp.pt").write_bytes(b"not a checkpoint\n")
     config = SMOKE
     target = "results/latents/mlp/clean.h5"

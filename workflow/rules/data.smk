@@ -13,8 +13,6 @@ rule digits_data:
         f"{BENCH}/digits_data/{{seed}}.tsv"
     wildcard_constraints:
         seed=r"[0-9]+",
-    group:
-        tiny_group("aggregate", "aggregate")
     conda:
         "../../envs/kstarlab.yaml"
     threads: threads_of("aggregate")
