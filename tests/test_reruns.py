@@ -196,8 +196,17 @@ def test_code_change_reruns_exactly_the_rules_holding_it(extended_run, tmp_path,
     assert dry_run() == []
     path.write_text(path.read_text() + "\nUNUSED_CONSTANT = 1\n")
     jobs = dry_run()
-    changed = Counter(r for r, _, why in jobs if "Params have changed since last execution" in why)
-    assert changed == {rule: len(records[rule]) for rule in holders}, jobs
+    # every job of a holding rule reruns: for its code (or, when what it reads is rerun
+    # too, as Table XXI's table reads the embedding k* files, for its inputs: Snakemake
+    # names one reason)
+    rerun = Counter(r for r, _, _ in jobs if r in holders)
+    assert rerun == {rule: len(records[rule]) for rule in holders}, jobs
+    for rule, output, why in jobs:
+        if rule in holders:
+            assert "Params have changed since last execution" in why or why.startswith(
+                "Input files updated by another job:"
+            ), (rule, output, why)
+    assert any("Params have changed since last execution" in why for _, _, why in jobs)
     for rule, output, why in jobs:
         if rule not in holders:
             assert why.startswith("Input files updated by another job:"), (rule, output, why)
