@@ -133,6 +133,19 @@ def _dataset(handle: h5py.File, path: Path, name: str) -> h5py.Dataset:
     return obj
 
 
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """A YAML config file, read with the safe loader; a missing or malformed file is one line."""
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"config file not found: {file}")
+    try:
+        return yaml.safe_load(file.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(f"config {file} is not valid YAML: {' '.join(str(exc).split())}") from None
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
     """Write to a temporary file beside ``path`` and rename it into place on success.

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch import nn
 
 from kstarlab.errors import InputError
@@ -168,13 +167,10 @@ def available_models(config: dict[str, ModelEntry] | None = None) -> dict[str, l
 
 def read_model_config(path: str | os.PathLike[str]) -> dict[str, ModelEntry]:
     """The ``models:`` mapping of a YAML config file (read with the safe loader)."""
+    from kstarlab.io import read_yaml
+
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(f"config {path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    data = read_yaml(path)
     models = (data or {}).get("models") if isinstance(data, dict) else None
     if not isinstance(models, dict):
         raise InputError(f"config {path} has no 'models' mapping")

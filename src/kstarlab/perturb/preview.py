@@ -177,15 +177,10 @@ def read_perturb_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     """The ``perturb:`` mapping of a YAML config (safe loader); empty without a file."""
     if path is None:
         return {}
-    import yaml
+    from kstarlab.io import read_yaml
 
     file = Path(path)
-    if not file.is_file():
-        raise InputError(f"config file not found: {file}")
-    try:
-        data = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(f"config {file} is not valid YAML: {' '.join(str(exc).split())}") from None
+    data = read_yaml(file)
     section = data.get("perturb") if isinstance(data, dict) else None
     if section is None:
         return {}
