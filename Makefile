@@ -24,7 +24,7 @@ run: $(STAMP)
 
 ## The README's and docs' tables, figures and fingerprints, rebuilt from results/ (after make run).
 docs: $(STAMP)
-	$(PY) -m kstarlab.results_docs results
+	$(PY) -m kstarlab.workflow.results_docs results
 
 ## The k* analysis of scikit-learn's digits in pixel space (no model, seconds).
 demo: $(STAMP)

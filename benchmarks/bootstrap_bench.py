@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from kstarlab.summary import _skew, kstar_summary
+from kstarlab.kstar.summary import _skew, kstar_summary
 
 # (label, classes, samples per class): the digits test split (the default run's cells),
 # a CIFAR-10-sized test set, ImageNet-1k val (the paper's pattern-average tables).

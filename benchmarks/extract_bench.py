@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from kstarlab.data import ImageData, TensorImages, load_digits
-from kstarlab.extract import extract
+from kstarlab.latents.datasets import ImageData, TensorImages, load_digits
+from kstarlab.latents.extraction import extract
 from kstarlab.models import load_model
 
 TARGET = 1.15

@@ -54,7 +54,7 @@ def random_images(n: int, size: int):
     import torch
     from torch.utils.data import Dataset
 
-    from kstarlab.data import ImageData
+    from kstarlab.latents.datasets import ImageData
 
     class RandomImages(Dataset):
         def __init__(self) -> None:
@@ -81,7 +81,7 @@ def kstar_worker(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
-    from kstarlab.kstar import auto_block_size, kstar_values
+    from kstarlab.kstar.engine import auto_block_size, kstar_values
 
     torch.set_num_threads(args.threads)
     with h5py.File(args.out, "r") as f:
@@ -134,7 +134,7 @@ def worker(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
-    from kstarlab.extract import extract
+    from kstarlab.latents.extraction import extract
     from kstarlab.models import load_model
 
     torch.set_num_threads(args.threads)
@@ -189,7 +189,7 @@ def check_file(path: Path, args: argparse.Namespace) -> dict:
     import torch
     from torchvision.models.feature_extraction import create_feature_extractor
 
-    from kstarlab.layers import resolve_layers
+    from kstarlab.latents.layers import resolve_layers
     from kstarlab.models import load_model
 
     torch.set_num_threads(args.threads)

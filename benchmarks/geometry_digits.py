@@ -2,11 +2,11 @@
 
 For every zoo architecture (standard regime) on the digits test split (540 images):
 
-1. train it with `kstarlab.train` (the settings of ``kstarlab train --arch ARCH``, minus
+1. train it with `kstarlab.models.training` (the settings of ``kstarlab train --arch ARCH``, minus
    the PGD robust-accuracy evaluation), or reuse ``WORK/<arch>.pt`` when it exists;
 2. extract the classifier's input (``geometry.layer``, ``avgpool``) clean and under every
    ``corrupt-<name>-<severity>`` of the config's ``geometry:`` section, with
-   `kstarlab.extract`;
+   `kstarlab.latents.extraction`;
 3. per model, `kstarlab.geometry.analysis.analyse_model`: angle, length and margin,
    corruption robustness and pruning robustness over ``geometry.sparsities``;
 4. across models, `summarise_models`: ``correlations.csv`` (model, robustness, feature,
@@ -40,12 +40,12 @@ import torch
 import yaml
 
 from kstarlab import paths
-from kstarlab.data import load_digits
-from kstarlab.extract import extract
 from kstarlab.geometry.analysis import analyse_model, summarise_models
+from kstarlab.latents.datasets import load_digits
+from kstarlab.latents.extraction import extract
 from kstarlab.models.registry import ModelEntry, load_model
-from kstarlab.pipeline import corruption_transforms
-from kstarlab.train import TrainConfig, save_trained, train_zoo
+from kstarlab.models.training import TrainConfig, save_trained, train_zoo
+from kstarlab.workflow.plan import corruption_transforms
 
 ARCHS = ("resnet", "vit", "mlp")
 

@@ -14,7 +14,7 @@ and the floors:
 
 - ``matmul``     the bare ``X @ X.T`` (torch, float32), the floor for euclidean;
 - ``tiles_tri``  ``torch.cdist`` over the upper-triangle square tiles that ``kstar_values``
-                 visits (tile side from ``kstarlab.kstar.auto_block_size``), results
+                 visits (tile side from ``kstarlab.kstar.engine.auto_block_size``), results
                  discarded: "the blockwise distance computation alone", the floor for
                  cityblock and chebyshev;
 - ``tiles_full`` the same over all tiles (for reference).
@@ -138,7 +138,7 @@ def run_tiles(Xt: Any, metric: str, triangle: bool) -> str:
     """torch.cdist over the square tiles kstar_values uses, results discarded."""
     import torch
 
-    from kstarlab.kstar import auto_block_size
+    from kstarlab.kstar.engine import auto_block_size
 
     n, d = Xt.shape
     b = auto_block_size(n, d, torch.float32, torch.device("cpu"))

@@ -4,7 +4,7 @@ For one zoo model (random weights: timing does not depend on them) on the digits
 (540 images, 32×32), in batches of ``--batch`` images:
 
 - ``forward``  plain ``model(x)`` over every batch (inference mode);
-- ``extract``  a clean ``kstarlab.extract.extract`` to HDF5 (layers ``logit`` and
+- ``extract``  a clean ``kstarlab.latents.extraction.extract`` to HDF5 (layers ``logit`` and
                ``avgpool``), when the extraction module is installed;
 - each transform family applied to every batch (``Perturbation.__call__``), reported per
   image and as a percentage of the forward pass and of the clean extraction: the
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from kstarlab.data import load_digits
+from kstarlab.latents.datasets import load_digits
 from kstarlab.models import load_model
 from kstarlab.perturb import CORRUPTIONS, parse_transform
 
@@ -77,7 +77,7 @@ def time_transform(transform, model, images, labels, batch: int) -> float:
 
 def time_extract(loaded, data, batch: int, transform, folder: Path) -> float | None:
     try:
-        from kstarlab.extract import extract
+        from kstarlab.latents.extraction import extract
     except ImportError:
         return None
     out = folder / "bench.h5"

@@ -14,7 +14,7 @@
 # - outside: 1 - job seconds / (wall x cores), the share of the machine's capacity spent
 #   outside any job (Snakemake itself, and cores idle while the DAG's dependencies wait);
 # - baseline: the cost of a job's bare start (numpy, pandas, the jobs' runtime),
-#   `python -c "from kstarlab.jobs import runtime, summaries"`, times the job count,
+#   `python -c "from kstarlab.workflow.jobs import runtime, summaries"`, times the job count,
 #   against the job seconds.
 # The work folder is kept (its path is printed) so the figures can be looked at.
 set -euo pipefail
@@ -44,7 +44,7 @@ report_end=$(date +%s.%N)
 starts=()
 for _ in 1 2 3 4 5; do
     t0=$(date +%s.%N)
-    "$PY" -c "from kstarlab.jobs import runtime, summaries"
+    "$PY" -c "from kstarlab.workflow.jobs import runtime, summaries"
     t1=$(date +%s.%N)
     starts+=("$t0:$t1")
 done
@@ -79,7 +79,7 @@ print(f"job seconds: {job_seconds:.1f} s wall, {jobs['cpu'].sum():.1f} s CPU")
 capacity = wall * cores
 print(f"outside any job: {1 - job_seconds / capacity:.0%} of {capacity:.0f} core-seconds")
 print(
-    f"baseline, a job's bare start (`from kstarlab.jobs import runtime, summaries`,"
+    f"baseline, a job's bare start (`from kstarlab.workflow.jobs import runtime, summaries`,"
     f" median of 5): {startup:.2f} s;"
     f" x {len(jobs)} jobs = {startup * len(jobs):.0f} s = {startup * len(jobs) / job_seconds:.0%}"
     " of the job seconds"

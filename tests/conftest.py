@@ -14,8 +14,9 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-# Modest, deterministic property tests (the whole suite takes about 20 minutes on two cores,
-# most of it in the workflow tier's runs). `HYPOTHESIS_PROFILE=thorough` (or `pytest --hypothesis-profile=thorough`) runs many
+# Modest, deterministic property tests. The whole suite takes about 25 minutes on two cores,
+# most of it in the workflow and system tiers; the unit tier (`make test-fast`) a few
+# minutes. `HYPOTHESIS_PROFILE=thorough` (or `pytest --hypothesis-profile=thorough`) runs many
 # more random examples.
 settings.register_profile(
     "kstarlab",
@@ -35,31 +36,23 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kstarlab"))
 torch.set_num_threads(int(os.environ.get("KSTARLAB_TEST_THREADS", "1")))
 
 
-# The tiers (pyproject's markers), by file: `system` tests install or start real programs,
-# `workflow` tests run Snakemake on a config (any test using the smoke run is one), and the
-# rest are `unit` tests of the library and the command line (`make test-fast`).
-SYSTEM_FILES = {"test_core_install.py", "test_slurm.py"}
-WORKFLOW_FILES = {
-    "test_dvc.py",
-    "test_interrupt.py",
-    "test_paths.py",
-    "test_reruns.py",
-    "test_resources.py",
-    "test_results_docs.py",
-    "test_workflow.py",
-    "test_workflow_geometry.py",
-}
+# The tiers (pyproject's markers) are the folders: `tests/unit` tests the library and the
+# command line (`make test-fast`), `tests/workflow` runs Snakemake on a config (every test
+# that uses the smoke run), and `tests/system` installs or starts real programs (Slurm, a
+# fresh venv). A unit test that asks for the smoke run is a sorting mistake: refused.
+TIERS = ("unit", "workflow", "system")
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        name = item.path.name
-        if name in SYSTEM_FILES:
-            item.add_marker("system")
-        elif name in WORKFLOW_FILES or "smoke_run" in getattr(item, "fixturenames", ()):
-            item.add_marker("workflow")
-        else:
-            item.add_marker("unit")
+        tier = item.path.parent.name
+        if tier not in TIERS:
+            raise pytest.UsageError(
+                f"{item.path}: a test file belongs in tests/{{{','.join(TIERS)}}}/"
+            )
+        if tier == "unit" and "smoke_run" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} uses the smoke run: move it to tests/workflow/")
+        item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 Everything here builds the full float64 N x N distance matrix with
 ``scipy.spatial.distance.cdist`` and applies the definitions literally, so it shares no
-code and no arithmetic tricks with `kstarlab.kstar` (no tiles, no squared-norm expansion,
+code and no arithmetic tricks with `kstarlab.kstar.engine` (no tiles, no squared-norm expansion,
 no symmetry).
 """
 

@@ -125,8 +125,8 @@ def job_modules(
 ) -> dict[str, list[tuple[str, set[str]]]]:
     """For each rule, (log, the kstarlab modules the job loaded) of every finished job of
     a run (of ``targets``, default ``all``), read from the record that
-    `kstarlab.jobs.runtime.job_log` writes at a job's end."""
-    from kstarlab.jobs.runtime import MODULES_RECORD
+    `kstarlab.workflow.jobs.runtime.job_log` writes at a job's end."""
+    from kstarlab.workflow.jobs.runtime import MODULES_RECORD
 
     summary = snakemake("--summary", *targets, workdir=workdir, configfile=configfile).stdout
     rows = [line.split("\t") for line in summary.splitlines()]
@@ -159,12 +159,12 @@ def planned_reasons(output: str) -> list[tuple[str, str, str]]:
 
 
 def check_code_sets(records: dict[str, list[tuple[str, set[str]]]]) -> None:
-    """Each job loaded only modules of its rule's derived code set (kstarlab.codesets)."""
-    from kstarlab.codesets import script_code
+    """Each job loaded only modules of its rule's derived code set (kstarlab.workflow.codesets)."""
+    from kstarlab.workflow.codesets import script_code
 
     scripts = rule_scripts()
     for rule, jobs in records.items():
         derived = set(script_code(REPO / "workflow/rules" / scripts[rule][0]).modules)
         for log, loaded in jobs:
-            assert "kstarlab.jobs.runtime" in loaded, log
+            assert "kstarlab.workflow.jobs.runtime" in loaded, log
             assert loaded <= derived, f"{log}: {sorted(loaded - derived)} not in its code set"

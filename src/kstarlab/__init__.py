@@ -2,7 +2,7 @@
 
 The public names are imported on first use (PEP 562): ``import kstarlab`` stays cheap for
 the workflow, whose every Snakemake start and job script imports a submodule such as
-``kstarlab.pipeline`` or ``kstarlab.jobs`` without needing torch or scipy.stats.
+``kstarlab.workflow.plan`` or ``kstarlab.workflow.jobs`` without needing torch or scipy.stats.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 from kstarlab.errors import InputError
 
 if TYPE_CHECKING:
-    from kstarlab.kstar import kstar_values
-    from kstarlab.summary import kstar_summary, pattern_averages
+    from kstarlab.kstar.engine import kstar_values
+    from kstarlab.kstar.summary import kstar_summary, pattern_averages
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "kstar_values": "kstarlab.kstar",
-    "kstar_summary": "kstarlab.summary",
-    "pattern_averages": "kstarlab.summary",
+    "kstar_values": "kstarlab.kstar.engine",
+    "kstar_summary": "kstarlab.kstar.summary",
+    "pattern_averages": "kstarlab.kstar.summary",
 }
 
 __all__ = ["InputError", "__version__", "kstar_summary", "kstar_values", "pattern_averages"]

@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kstarlab.errors import InputError
-
 #: The k* engine's distance metrics (scipy's names). The workflow writes minkowski with its
 #: order, ``minkowski-<p>``.
 METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine")
@@ -68,34 +66,3 @@ def looks_like_weights_name(value: str) -> bool:
 
 #: The style of a stylized regime without one: a random real image per sample.
 DEFAULT_STYLE = "style-fda-random"
-
-
-def check_style(regime: str | None, style: str | None, where: str = "") -> str | None:
-    """The canonical style transform of a stylized regime (None for the other regimes).
-
-    The one rule for styles, used by training and by the config check: a style only goes
-    with a stylized regime, and only the weight-free ``style-fda-*`` proxy (AdaIN needs
-    weight files training does not take).
-    """
-    prefix = f"{where}: " if where else ""
-    if regime not in STYLIZED_REGIMES:
-        if style is not None:
-            raise InputError(
-                f"{prefix}style {style!r} applies only to the regimes "
-                f"{', '.join(STYLIZED_REGIMES)}, not {regime!r}"
-            )
-        return None
-    if not isinstance(style, (str, type(None))):
-        raise InputError(f"{prefix}style must be a transform string, got {style!r}")
-    from kstarlab.perturb.spec import parse_spec
-
-    try:
-        spec = parse_spec(DEFAULT_STYLE if style is None else style)
-    except InputError as exc:
-        raise InputError(f"{prefix}{exc}") from None
-    if spec.family != "style-fda":
-        raise InputError(
-            f"{prefix}style {spec.name!r}: the stylized regimes take the weight-free "
-            "style-fda-<image>[-<beta>] transforms (e.g. style-fda-random)"
-        )
-    return spec.name

@@ -4,7 +4,7 @@ Paths are relative to the project folder (the workflow's working directory), und
 `RESULTS`. Each function joins its parts as given, so called with Snakemake wildcards it
 gives a rule's output pattern: ``kstar_cell("{model}", "{layer}", "{transform}",
 "{metric}")`` is ``results/kstar/{model}/{layer}/{transform}/{metric}.csv``. The DVC stages
-of ``dvc.yaml`` version the folders below (tests/test_paths.py checks they agree).
+of ``dvc.yaml`` version the folders below (tests/workflow/test_paths.py checks they agree).
 Torch-free and free of kstarlab imports: every Snakemake start loads it for nothing.
 """
 
@@ -29,7 +29,7 @@ DATASET_CARD = f"{DATA}/dataset.json"
 
 
 def digits_file(split_seed: int | str) -> str:
-    """The digits with the split of ``split_seed`` (`kstarlab.digits`), written once by the
+    """The digits with the split of ``split_seed`` (`kstarlab.latents.digits`), written once by the
     data rule and read by every job over the digits."""
     return f"{DATA}/digits-seed{split_seed}.npz"
 

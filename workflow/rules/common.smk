@@ -4,10 +4,10 @@
 import sys
 
 from kstarlab import paths
-from kstarlab.codesets import script_code
+from kstarlab.workflow.codesets import script_code
 from kstarlab.errors import InputError
 from kstarlab.names import is_no_weights, looks_like_path
-from kstarlab.pipeline import (
+from kstarlab.workflow.plan import (
     canonical,
     check_config,
     COSTS,
@@ -36,7 +36,7 @@ wildcard_constraints:
 
 def code_of(script):
     """The hash of the code a rule's script runs: the script and the closure of the
-    kstarlab modules it imports (kstarlab.codesets). As the rule's `code` param, a real
+    kstarlab modules it imports (kstarlab.workflow.codesets). As the rule's `code` param, a real
     change to any of them (not to comments or docstrings) reruns the rule's jobs, and a
     change elsewhere does not. `script` is the rule's own script path, as in `script:`.
     """
@@ -297,7 +297,7 @@ def all_outputs():
 
 
 # Default threads and resources of each kind of job, scaled from the dataset size by
-# kstarlab.pipeline.job_resources (the model is documented there); a profile overrides them
+# kstarlab.workflow.plan.job_resources (the model is documented there); a profile overrides them
 # per rule with `set-resources` / `set-threads`.
 def threads_of(kind):
     return COSTS[kind].threads

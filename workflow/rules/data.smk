@@ -2,7 +2,7 @@
 
 
 # The digits and their stratified 70/30 train/test split of one seed, made with
-# scikit-learn's public API (kstarlab.digits). Every job that trains or evaluates on the
+# scikit-learn's public API (kstarlab.latents.digits). Every job that trains or evaluates on the
 # digits reads this file (input `digits`), so none imports scikit-learn or redraws the split.
 rule digits_data:
     output:

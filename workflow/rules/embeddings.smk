@@ -1,6 +1,6 @@
 # The k* paper's Table XXI: k* of embeddings from other domains, one file per (domain,
-# model), and the table of their pattern averages (kstarlab.embeddings). A `demo` source
-# is made here: a scikit-learn table embedded by a small MLP's logits (kstarlab.embedding_demo).
+# model), and the table of their pattern averages (kstarlab.kstar.embeddings). A `demo` source
+# is made here: a scikit-learn table embedded by a small MLP's logits (kstarlab.kstar.embedding_demo).
 
 
 wildcard_constraints:

@@ -1,7 +1,7 @@
 """Describe the evaluated dataset (rule dataset_card)."""
 
-from kstarlab.jobs.cards import dataset_card
-from kstarlab.jobs.runtime import job_log
+from kstarlab.workflow.jobs.cards import dataset_card
+from kstarlab.workflow.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

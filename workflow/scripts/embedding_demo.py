@@ -1,7 +1,7 @@
 """A demonstration embedding: a scikit-learn table through an MLP's logits (rule embedding_demo)."""
 
-from kstarlab.jobs.demo_embeddings import embedding_demo
-from kstarlab.jobs.runtime import job_log, set_threads
+from kstarlab.workflow.jobs.demo_embeddings import embedding_demo
+from kstarlab.workflow.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

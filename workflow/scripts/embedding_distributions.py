@@ -1,7 +1,7 @@
 """k* distributions of the configured embeddings (rule embedding_distributions)."""
 
-from kstarlab.jobs.embeddings import embedding_distributions
-from kstarlab.jobs.runtime import job_log
+from kstarlab.workflow.jobs.embeddings import embedding_distributions
+from kstarlab.workflow.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

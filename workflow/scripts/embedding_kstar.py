@@ -1,7 +1,7 @@
 """k* of one embedding file (rule embedding_kstar)."""
 
-from kstarlab.jobs.embedding_cells import embedding_kstar
-from kstarlab.jobs.runtime import job_log, set_threads
+from kstarlab.workflow.jobs.embedding_cells import embedding_kstar
+from kstarlab.workflow.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """Table XXI of the configured embeddings (rule embedding_tables)."""
 
-from kstarlab.jobs.embeddings import embedding_tables
-from kstarlab.jobs.runtime import job_log
+from kstarlab.workflow.jobs.embeddings import embedding_tables
+from kstarlab.workflow.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """Extract one model's layers under one transform to HDF5 (rule extract)."""
 
-from kstarlab.jobs.extraction import extract
-from kstarlab.jobs.runtime import job_log, set_threads
+from kstarlab.workflow.jobs.extraction import extract
+from kstarlab.workflow.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

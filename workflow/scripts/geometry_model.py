@@ -1,7 +1,7 @@
 """Geometric features and robustness of one model (rule geometry_model)."""
 
-from kstarlab.jobs.geometry import geometry_model
-from kstarlab.jobs.runtime import job_log, set_threads
+from kstarlab.workflow.jobs.geometry import geometry_model
+from kstarlab.workflow.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

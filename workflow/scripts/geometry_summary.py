@@ -1,7 +1,7 @@
 """Correlations, embeddings and figures across models (rule geometry_summary)."""
 
-from kstarlab.jobs.geometry import geometry_summary
-from kstarlab.jobs.runtime import job_log
+from kstarlab.workflow.jobs.geometry import geometry_summary
+from kstarlab.workflow.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """k* of one (model, layer, transform, metric) (rule kstar)."""
 
-from kstarlab.jobs.kstar_cells import kstar
-from kstarlab.jobs.runtime import job_log, set_threads
+from kstarlab.workflow.jobs.kstar_cells import kstar
+from kstarlab.workflow.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """The tidy summary of every k* job (rule kstar_summary)."""
 
-from kstarlab.jobs.runtime import job_log
-from kstarlab.jobs.summaries import kstar_summary_table
+from kstarlab.workflow.jobs.runtime import job_log
+from kstarlab.workflow.jobs.summaries import kstar_summary_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

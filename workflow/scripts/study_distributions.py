@@ -1,7 +1,7 @@
 """k* distribution figure of one study (rule study_distributions)."""
 
-from kstarlab.jobs.figures import study_distributions
-from kstarlab.jobs.runtime import job_log
+from kstarlab.workflow.jobs.figures import study_distributions
+from kstarlab.workflow.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """k* beside 2-D projections for one study (rule study_projections)."""
 
-from kstarlab.jobs.figures import study_projections
-from kstarlab.jobs.runtime import job_log, set_threads
+from kstarlab.workflow.jobs.figures import study_projections
+from kstarlab.workflow.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """The paper's tables of one study (rule study_tables)."""
 
-from kstarlab.jobs.reports import study_tables
-from kstarlab.jobs.runtime import job_log
+from kstarlab.workflow.jobs.reports import study_tables
+from kstarlab.workflow.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """Train one zoo model (rule train_model)."""
 
-from kstarlab.jobs.runtime import job_log, set_threads
-from kstarlab.jobs.training import train
+from kstarlab.workflow.jobs.runtime import job_log, set_threads
+from kstarlab.workflow.jobs.training import train
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_log(sm.log[0]):

@@ -202,7 +202,7 @@ def summarise_models(
         entity_distances,
         similarity_order,
     )
-    from kstarlab.tables import to_markdown
+    from kstarlab.kstar.tables import to_markdown
 
     tables, margins, accuracy = [], {}, []
     for model, path in zip(models, samples, strict=True):

@@ -1,7 +1,7 @@
 """The geometric analysis of one model from extractions on disk (``kstarlab geometry``).
 
 The workflow's geometry job extracts the corrupted latents itself when needed
-(`kstarlab.jobs.geometry`); here they are given as files, each naming its transform in its
+(`kstarlab.workflow.jobs.geometry`); here they are given as files, each naming its transform in its
 ``transform`` attribute, as ``kstarlab extract`` writes them.
 """
 
@@ -63,9 +63,9 @@ def analyse_extractions(
     ``clean`` and ``corrupted`` are extractions of ``layer`` (the classifier's input) by
     this model on those digits; pruned models are re-run on the images.
     """
-    from kstarlab.data import load_digits
     from kstarlab.geometry.analysis import analyse_model
     from kstarlab.geometry.correlations import correlation_table
+    from kstarlab.latents.datasets import load_digits
 
     paths = corrupted_transforms(corrupted)
     images = load_digits(split=split, seed=split_seed).dataset.images

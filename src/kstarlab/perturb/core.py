@@ -182,7 +182,7 @@ class Perturbation:
         return f"Perturbation({self.name!r}, seed={self.seed})"
 
     def bind(self, data: Any) -> tuple[Any, Any]:
-        """The transform and the dataset extraction runs on ``data`` (a `kstarlab.data.ImageData`).
+        """The transform and the dataset extraction runs on ``data`` (a `kstarlab.latents.datasets.ImageData`).
 
         The k* paper crops the raw image: "The input sample is center-cropped to a size in
         this transformation. The reduced image is then resized to the standard dimensions"

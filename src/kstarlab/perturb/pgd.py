@@ -78,7 +78,7 @@ def pgd_attack(
     """Adversarials within ``epsilon`` (L∞, [0, 1] units) and a per-sample success mask.
 
     ``labels`` index ``model``'s outputs: for a class-mapped dataset pass the dataset's
-    decision, ``kstarlab.classmap.decision_model(model, groups)``, whose outputs are the
+    decision, ``kstarlab.models.classmap.decision_model(model, groups)``, whose outputs are the
     categories (extraction does). Success means the model's arg-max on the returned image
     is not the label: with a class map, the mapped prediction is wrong.
     """
@@ -112,7 +112,7 @@ def pgd_attack(
             raise InputError(
                 f"transform {name}: labels must be model outputs 0..{outputs - 1}, got "
                 f"{int(labels.min())}..{int(labels.max())} (PGD attacks the true label's "
-                "output; for a class map attack kstarlab.classmap.decision_model)"
+                "output; for a class map attack kstarlab.models.classmap.decision_model)"
             )
         n = images.shape[0]
         for begin in range(0, n, chunk):

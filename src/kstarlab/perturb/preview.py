@@ -106,12 +106,12 @@ def preview_transform(
     ``settings`` are `PerturbConfig` fields (PGD, AdaIN), named ``source`` in errors.
     ``model`` (a checkpoint, a zoo arch or a torchvision name; see `load_model`) is needed
     by gradient transforms (PGD) and gives the clean and perturbed predictions; with a
-    ``class_map`` its decision is the category's (`kstarlab.classmap`). A crop of an image
+    ``class_map`` its decision is the category's (`kstarlab.models.classmap`). A crop of an image
     folder is taken from the raw image, as extraction does (`bind_transform`).
     """
-    from kstarlab.data import load_dataset
+    from kstarlab.latents.datasets import load_dataset
+    from kstarlab.latents.transforms import bind_transform
     from kstarlab.perturb.core import PerturbConfig, apply_transform, parse_transform
-    from kstarlab.transforms import bind_transform
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InputError(f"n must be a positive integer, got {n!r}")
@@ -131,11 +131,11 @@ def preview_transform(
     labels = torch.tensor([label for _, label in samples], dtype=torch.long)
     decision = None
     if model:
-        from kstarlab.classmap import decision_model
         from kstarlab.models import load_model
+        from kstarlab.models.classmap import decision_model
 
         loaded = load_model(model, weights=weights, trusted=trusted, num_classes=num_classes)
-        # The dataset's decision: with a class map, outputs are categories (kstarlab.classmap).
+        # The dataset's decision: with a class map, outputs are categories (kstarlab.models.classmap).
         decision = decision_model(loaded.module, data.output_groups, f"class map {class_map}")
     _, bound = bind_transform(tf, data)
     if bound is not data:  # done while loading: a crop of an image folder's raw images

@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kstarlab.errors import InputError
+from kstarlab.names import DEFAULT_STYLE, STYLIZED_REGIMES
 
 FAMILIES = ("clean", "crop", "rot", "noise", "style-fda", "style-adain", "pgd", "corrupt")
 GRAMMAR = (
@@ -259,3 +260,32 @@ def paper_transforms(size: int = 224) -> dict[str, list[str]]:
         "pgd": [f"pgd-{e}" for e in (2, 4, 8)],
         "corrupt": [f"corrupt-{c}-{s}" for c in CORRUPTIONS for s in range(1, 6)],
     }
+
+
+def check_style(regime: str | None, style: str | None, where: str = "") -> str | None:
+    """The canonical style transform of a stylized regime (None for the other regimes).
+
+    The one rule for styles, used by training and by the config check: a style only goes
+    with a stylized regime, and only the weight-free ``style-fda-*`` proxy (AdaIN needs
+    weight files training does not take).
+    """
+    prefix = f"{where}: " if where else ""
+    if regime not in STYLIZED_REGIMES:
+        if style is not None:
+            raise InputError(
+                f"{prefix}style {style!r} applies only to the regimes "
+                f"{', '.join(STYLIZED_REGIMES)}, not {regime!r}"
+            )
+        return None
+    if not isinstance(style, (str, type(None))):
+        raise InputError(f"{prefix}style must be a transform string, got {style!r}")
+    try:
+        spec = parse_spec(DEFAULT_STYLE if style is None else style)
+    except InputError as exc:
+        raise InputError(f"{prefix}{exc}") from None
+    if spec.family != "style-fda":
+        raise InputError(
+            f"{prefix}style {spec.name!r}: the stylized regimes take the weight-free "
+            "style-fda-<image>[-<beta>] transforms (e.g. style-fda-random)"
+        )
+    return spec.name
