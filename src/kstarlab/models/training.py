@@ -33,7 +33,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,6 +252,63 @@ def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+def fit(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float,
+    weight_decay: float,
+    batch_size: int,
+    seed: int,
+    parameters: Iterable[nn.Parameter] | None = None,
+    perturb: Callable[[nn.Module, torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None,
+    after_step: Callable[[int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    progress: bool = False,
+    desc: str = "train",
+) -> None:
+    """The zoo's training loop: AdamW with a one-cycle schedule, cross-entropy, batches in
+    the order of a permutation per epoch drawn from ``seed``, on the model's device.
+
+    Call it inside `deterministic`. ``parameters`` (default: all of the model's) are the
+    ones AdamW updates; ``perturb(model, x, y, step)`` replaces a batch's images (PGD);
+    ``after_step(step)`` runs after each optimizer step, with the number of steps taken
+    (pruning keeps masks and schedules with it). ``stop`` is polled after every batch;
+    when it returns true, KeyboardInterrupt ends the run.
+    """
+    dev = _device_of(model)
+    params = list(model.parameters() if parameters is None else parameters)
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    steps_per_epoch = math.ceil(images.shape[0] / batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch
+    )
+    order = torch.Generator().manual_seed(seed)
+    step = 0
+    bar = tqdm(range(epochs), desc=desc, disable=not progress)
+    for _ in bar:
+        permutation = torch.randperm(images.shape[0], generator=order)
+        for lo in range(0, images.shape[0], batch_size):
+            idx = permutation[lo : lo + batch_size]
+            x, y = images[idx].to(dev), labels[idx].to(dev)
+            if perturb is not None:
+                x = perturb(model, x, y, step)
+            step += 1
+            model.train()
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            if after_step is not None:
+                after_step(step)
+            if stop is not None and stop():
+                raise KeyboardInterrupt
+        bar.set_postfix(loss=f"{loss.detach().item():.3f}")
+
+
 def train_zoo(
     config: TrainConfig,
     *,
@@ -281,45 +338,38 @@ def train_zoo(
     with deterministic(cfg.seed, cfg.threads):
         net = build_zoo_model(cfg.arch, num_classes=len(train.class_names))
         model = Classifier(net, ZOO_PREPROCESSING.mean, ZOO_PREPROCESSING.std).to(dev)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        steps_per_epoch = math.ceil(x_fit.shape[0] / cfg.batch_size)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch
-        )
         cpu_start = time.process_time()
-        order = torch.Generator().manual_seed(cfg.seed)
         attack = torch.Generator().manual_seed(cfg.seed + 1)
-        total_steps = cfg.epochs * steps_per_epoch
-        step = 0
-        bar = tqdm(range(cfg.epochs), desc=f"train {cfg.arch}/{cfg.regime}", disable=not progress)
-        for _ in bar:
-            permutation = torch.randperm(x_fit.shape[0], generator=order)
-            for lo in range(0, x_fit.shape[0], cfg.batch_size):
-                idx = permutation[lo : lo + cfg.batch_size]
-                x, y = x_fit[idx].to(dev), y_fit[idx].to(dev)
-                if cfg.regime == "adversarial":
-                    ramp = min(1.0, (step + 1) / max(1.0, cfg.eps_warmup * total_steps))
-                    model.eval()
-                    eps = cfg.eps * ramp
-                    x = linf_pgd(
-                        model,
-                        x,
-                        y,
-                        eps=eps,
-                        steps=cfg.pgd_steps,
-                        step_size=2.5 * eps / cfg.pgd_steps,  # Madry et al.'s 2.5 ε / steps
-                        start=uniform_start(x.shape, attack, x.dtype),
-                    )
-                step += 1
-                model.train()
-                loss = F.cross_entropy(model(x), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                if stop is not None and stop():
-                    raise KeyboardInterrupt
-            bar.set_postfix(loss=f"{loss.detach().item():.3f}")
+        total_steps = cfg.epochs * math.ceil(x_fit.shape[0] / cfg.batch_size)
+
+        def adversarial(model: nn.Module, x: torch.Tensor, y: torch.Tensor, step: int):
+            ramp = min(1.0, (step + 1) / max(1.0, cfg.eps_warmup * total_steps))
+            model.eval()
+            eps = cfg.eps * ramp
+            return linf_pgd(
+                model,
+                x,
+                y,
+                eps=eps,
+                steps=cfg.pgd_steps,
+                step_size=2.5 * eps / cfg.pgd_steps,  # Madry et al.'s 2.5 ε / steps
+                start=uniform_start(x.shape, attack, x.dtype),
+            )
+
+        fit(
+            model,
+            x_fit,
+            y_fit,
+            epochs=cfg.epochs,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            perturb=adversarial if cfg.regime == "adversarial" else None,
+            stop=stop,
+            progress=progress,
+            desc=f"train {cfg.arch}/{cfg.regime}",
+        )
         if stop is not None and stop():
             raise KeyboardInterrupt
         train_seconds = time.perf_counter() - start_training
