@@ -19,6 +19,15 @@ DATASETS = ("digits", "imagefolder", "embeddings")
 #: Architectures of the embedded zoo, trained by the workflow on the digits.
 ZOO_ARCHS = ("resnet", "vit", "mlp")
 
+#: Pruning approaches of `kstarlab.pruning` (issue 14): magnitude pruning one-shot, with
+#: fine-tuning and gradual; lottery tickets with rewinding; SNIP; random masks; and
+#: multi-prize tickets (edge-popup scores over frozen signed weights).
+APPROACHES = ("oneshot", "finetune", "gradual", "lottery", "snip", "random", "mpt")
+
+#: Forms of pruned checkpoints users bring: a plain state dict with zeros,
+#: ``torch.nn.utils.prune``'s ``weight_orig``/``weight_mask`` pairs, edge-popup ``scores``.
+PRUNED_FORMS = ("plain", "torch-prune", "edge-popup")
+
 #: Training regimes that take a style (the Stylized-ImageNet analogues).
 STYLIZED_REGIMES = ("stylized", "standard+stylized")
 

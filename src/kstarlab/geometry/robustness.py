@@ -7,12 +7,11 @@
   flips away from the dense model's (NaN when it never flips on the tested grid).
 
 Pruning is global unstructured L1 magnitude pruning of every conv and linear weight
-(``torch.nn.utils.prune.global_unstructured``), made permanent on a copy of the model.
+(`kstarlab.pruning.global_magnitude_prune`, on a copy of the model).
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,11 +19,14 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn.utils import prune
 
 from kstarlab.errors import InputError
-
-PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+from kstarlab.pruning.masks import (  # noqa: F401  (re-exported: their one home is kstarlab.pruning)
+    PRUNABLE,
+    global_magnitude_prune,
+    prunable_parameters,
+    weight_sparsity,
+)
 
 
 def corruption_robustness(predictions: Any, y: Any) -> np.ndarray:
@@ -43,36 +45,6 @@ def corruption_robustness(predictions: Any, y: Any) -> np.ndarray:
             f"corruption predictions cover {preds.shape[1]} samples, labels {labels.shape[0]}"
         )
     return (preds == labels[None, :]).mean(axis=0)
-
-
-def prunable_parameters(model: nn.Module) -> list[tuple[nn.Module, str]]:
-    """Every (module, "weight") of the model's conv and linear layers."""
-    params = [(m, "weight") for m in model.modules() if isinstance(m, PRUNABLE)]
-    if not params:
-        raise InputError(f"model {type(model).__name__} has no conv or linear weights to prune")
-    return params
-
-
-def global_magnitude_prune(model: nn.Module, sparsity: float) -> nn.Module:
-    """A copy of ``model`` with the smallest-magnitude ``sparsity`` share of all conv and
-    linear weights set to zero (one global L1 threshold across layers)."""
-    if not 0.0 <= sparsity < 1.0:
-        raise InputError(f"sparsity must lie in [0, 1), got {sparsity}")
-    pruned = copy.deepcopy(model)
-    params = prunable_parameters(pruned)
-    if sparsity > 0:
-        prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=sparsity)
-        for module, name in params:
-            prune.remove(module, name)
-    return pruned
-
-
-def weight_sparsity(model: nn.Module) -> float:
-    """Share of zeros among all conv and linear weights."""
-    params = prunable_parameters(model)
-    zeros = sum(int((getattr(m, n) == 0).sum()) for m, n in params)
-    total = sum(getattr(m, n).numel() for m, n in params)
-    return zeros / total
 
 
 def pruning_robustness(
