@@ -248,7 +248,7 @@ def _oneshot(run: _Run, dense: nn.Module) -> tuple[nn.Module, Masks, dict[str, S
 def _finetune(run: _Run, dense: nn.Module) -> tuple[nn.Module, Masks, dict[str, State]]:
     net, masks, _ = _oneshot(run, dense)
     settings = run.settings
-    lr = settings.finetune_lr if settings.finetune_lr is not None else run.lr / 10
+    lr = settings.finetune_lr if settings.finetune_lr is not None else run.lr
     run.train(net, settings.finetune_epochs, masks=masks, lr=lr)
     return net, masks, {}
 
