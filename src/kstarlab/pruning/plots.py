@@ -20,6 +20,7 @@ from kstarlab.geometry.correlations import FEATURES
 DENSE = "dense"
 DENSE_COLOUR = "black"
 BENCHMARK_COLOUR = "0.55"
+MAX_BENCHMARK_LABELS = 8  # more benchmark names overlap on the map
 FEATURE_LABELS = {
     "angle": "angle to class direction (°)",
     "length": "length ‖x‖₂",
@@ -191,7 +192,8 @@ def embedding_plot(
         ax.scatter(
             bench["x"], bench["y"], s=28, marker="s", color=BENCHMARK_COLOUR, alpha=0.8, zorder=2
         )
-        for _, row in bench.iterrows():
+        named = len(bench) <= MAX_BENCHMARK_LABELS
+        for _, row in bench.iterrows() if named else ():
             label = str(row["benchmark"]).removeprefix("corrupt-")
             ax.annotate(
                 label,
@@ -209,7 +211,8 @@ def embedding_plot(
                 ls="",
                 marker="s",
                 color=BENCHMARK_COLOUR,
-                label="dense model under\na corrupted benchmark",
+                label="dense model under\na corrupted benchmark"
+                + ("" if named else "\n(named in the embedding table)"),
             )
         )
     pruned = coords[coords["kind"] == "pruned"]
