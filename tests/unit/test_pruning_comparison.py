@@ -28,12 +28,14 @@ LABELS = np.arange(N, dtype=np.int64) % CLASSES
 # entity -> (approach, sparsity, clean accuracy, accuracy under each benchmark)
 ENTITIES = {
     "mpt-0.8": ("mpt", 0.8, 0.7, (0.7, 0.6)),  # keeps almost everything: the lottery winner
+    "oneshot-0.8": ("oneshot", 0.8, 0.4, (0.2, 0.2)),
     "oneshot-0.5": ("oneshot", 0.5, 0.6, (0.3, 0.3)),
     "dense": ("dense", 0.0, 0.9, (0.6, 0.5)),
-    "random-0.8": ("random", 0.8, 0.5, (0.3, 0.2)),
-    "finetune-0.5": ("finetune", 0.5, 0.8, (0.5, 0.5)),
+    "random-0.5": ("random", 0.5, 0.5, (0.3, 0.2)),
+    "finetune-0.8": ("finetune", 0.8, 0.8, (0.5, 0.5)),
 }
-ORDER = ["dense", "oneshot-0.5", "finetune-0.5", "random-0.8", "mpt-0.8"]
+# Dense first, then approach order (not alphabetical, not the files' order), then sparsity.
+ORDER = ["dense", "oneshot-0.5", "oneshot-0.8", "finetune-0.8", "random-0.5", "mpt-0.8"]
 
 
 def _features(rng, accuracy, labels=LABELS):
@@ -125,21 +127,21 @@ def test_analysis_files_round_trip_and_are_byte_reproducible(tmp_path):
     again, _ = _study(tmp_path / "b")
     for p, q in zip(paths, again, strict=True):
         assert p.read_bytes() == q.read_bytes(), f"{p.name} differs between two writes"
-    got = read_analysis(tmp_path / "a" / "finetune-0.5.h5")
+    got = read_analysis(tmp_path / "a" / "finetune-0.8.h5")
     assert (got.entity, got.approach, got.sparsity, got.arch, got.seed) == (
-        "finetune-0.5",
+        "finetune-0.8",
         "finetune",
-        0.5,
+        0.8,
         "resnet",
         3,
     )
-    assert got.measured_sparsity == pytest.approx(0.501) and got.train_seconds == 1.5
+    assert got.measured_sparsity == pytest.approx(0.801) and got.train_seconds == 1.5
     assert got.benchmarks == tuple(BENCHES)
     assert got.labels.dtype == np.int64 and np.array_equal(got.labels, LABELS)
     for name in ("clean", *BENCHES):
         for key in ("angle", "length", "margin", "predictions"):
             assert np.array_equal(
-                got.features[name][key], getattr(arrays["finetune-0.5"][name], key), equal_nan=True
+                got.features[name][key], getattr(arrays["finetune-0.8"][name], key), equal_nan=True
             )
     with h5py.File(paths[0], "r") as h5:
         assert "benchmarks/corrupt-fog-3/margin" in h5 and h5["clean/predictions"].dtype == np.int64
@@ -279,8 +281,9 @@ def test_similarity_is_rms_distance_in_hierarchical_order(summary):
         mean, std = stacked[finite].mean(), stacked[finite].std()
         blocks.append(np.where(finite, (stacked - mean) / std, 0.0))
     vectors = np.hstack(blocks)
+    k = len(names)
     dist = np.array(
-        [[np.sqrt(np.mean((vectors[a] - vectors[b]) ** 2)) for b in range(5)] for a in range(5)]
+        [[np.sqrt(np.mean((vectors[a] - vectors[b]) ** 2)) for b in range(k)] for a in range(k)]
     )
     linkage = scipy.cluster.hierarchy.linkage(
         scipy.spatial.distance.squareform(dist, checks=False), "average", optimal_ordering=True
@@ -296,8 +299,8 @@ def test_embedding_holds_models_and_benchmarks_with_a_spanning_tree(summary):
     _, _, _, outputs, _ = summary
     table = pd.read_csv(outputs["embedding"], index_col=0, keep_default_na=False)
     assert list(table.index) == [*ORDER, *(f"dense:{b}" for b in BENCHES)]
-    assert list(table["kind"]) == ["dense", *["pruned"] * 4, *["benchmark"] * 2]
-    assert list(table["benchmark"]) == ["clean"] * 5 + BENCHES
+    assert list(table["kind"]) == ["dense", *["pruned"] * (len(ORDER) - 1), *["benchmark"] * 2]
+    assert list(table["benchmark"]) == ["clean"] * len(ORDER) + BENCHES
     assert np.isfinite(table[["x", "y"]].to_numpy(dtype=float)).all()
     edges = {
         tuple(sorted((a, b)))
