@@ -360,7 +360,9 @@ def test_two_runs_give_the_same_bytes(summary, tmp_path):
 def test_explicit_compare_and_no_images(summary, tmp_path):
     _, paths, _, _, _ = summary
     result = summarise_pruning(paths, _outputs(tmp_path), compare="oneshot-0.5")
-    assert result["compare"] == "oneshot-0.5" and result["compare_reason"] == "chosen by the caller"
+    assert result["compare"] == "oneshot-0.5" and result["compare_reason"].startswith(
+        "chosen by the caller"
+    )
     assert (tmp_path / "fragile_fig.png").is_file()
     with pytest.raises(InputError, match="compare 'dense' is no pruned model"):
         summarise_pruning(paths, _outputs(tmp_path), compare="dense")
