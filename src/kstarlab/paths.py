@@ -164,6 +164,66 @@ def geometry_summary(folder: str = GEOMETRY) -> dict[str, str]:
     return out
 
 
+# --------------------------------------------------------------------------- pruning
+
+PRUNING = f"{RESULTS}/pruning"
+#: The dense model's entity name in a pruning study (the pruned ones: `pruned_entity`).
+DENSE = "dense"
+#: Across a study's models (rule pruning_summary): the tables, by output key.
+PRUNING_TABLES = {
+    "models": "models.csv",
+    "benchmarks": "benchmarks.csv",
+    "samples": "samples.csv",
+    "correlations": "correlations.csv",
+    "fragile": "fragile.csv",
+    "similarity": "similarity.csv",
+    "embedding": "embedding.csv",
+}
+#: Across a study's models: the figures, output key -> file name under ``figures/``.
+PRUNING_FIGURES = {
+    "lottery": "robustness_lottery",
+    "similarity": "approach_similarity",
+    "embedding": "embedding",
+    "distributions": "distributions",
+    "fragile": "fragile_samples",
+}
+
+
+def pruned_entity(approach: str, sparsity: float | str) -> str:
+    """The name of a pruned model of a study: ``<approach>-<sparsity>`` (``finetune-0.9``)."""
+    return f"{approach}-{sparsity}" if isinstance(sparsity, str) else f"{approach}-{sparsity:g}"
+
+
+def pruning_benchmarks(study: str) -> str:
+    """A study's evaluated images, clean and under every corrupted benchmark, made once
+    (rule pruning_benchmarks) and read by each model's analysis."""
+    return f"{PRUNING}/{study}/benchmarks.h5"
+
+
+def pruned_checkpoint(study: str, entity: str) -> str:
+    """A pruned model the workflow trains (rule prune_model), a plain state dict with zeros;
+    its record (`checkpoint_record`) holds the approach, sparsity and timings."""
+    return f"{PRUNING}/{study}/models/{entity}.pt"
+
+
+def pruning_analysis(study: str, entity: str) -> str:
+    """The geometry and predictions of one model of a study, clean and under every
+    corrupted benchmark (rule pruning_analysis)."""
+    return f"{PRUNING}/{study}/analysis/{entity}.h5"
+
+
+def pruning_summary(study: str) -> dict[str, str]:
+    """Every output of a study's summary (rule pruning_summary) by the keys
+    `kstarlab.pruning.comparison.summarise_pruning` reads: the tables, each figure as
+    ``<key>_fig`` (PNG) and ``<key>_pdf`` (the PDF beside it)."""
+    folder = f"{PRUNING}/{study}"
+    out = {key: f"{folder}/{name}" for key, name in PRUNING_TABLES.items()}
+    for key, name in PRUNING_FIGURES.items():
+        out[f"{key}_fig"] = f"{folder}/figures/{name}.png"
+        out[f"{key}_pdf"] = f"{folder}/figures/{name}.pdf"
+    return out
+
+
 # --------------------------------------------------------------------------- Table XXI
 
 EMBEDDINGS = f"{RESULTS}/embeddings"

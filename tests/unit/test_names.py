@@ -27,6 +27,8 @@ CONSTANTS = [
     "IMAGE_SUFFIXES",
     "DEFAULT_STYLE",
     "TRAINING_KEYS",
+    "APPROACHES",
+    "PRUNED_FORMS",
 ]
 FUNCTIONS = ["looks_like_path", "is_no_weights", "looks_like_weights_name"]
 #: Rules that need the transform grammar live beside it (kstarlab.names imports no subpackage).

@@ -100,14 +100,14 @@ def _used_in_rules() -> set[str]:
 
 def test_every_builder_is_used_by_the_rules():
     """The rules build every output from kstarlab.paths: each builder is called there, but
-    `rebase` (a copied run), `checkpoint_record` (the rule of `training_record`) and the
-    parts of `geometry_summary` (its tables and figures, one by one for the docs)."""
+    `rebase` (a copied run), `pruned_entity` (the config check names the pruned models) and
+    the parts of `geometry_summary` (its tables and figures, one by one for the docs)."""
     builders = {
         name
         for name, value in vars(paths).items()
         if inspect.isfunction(value) and value.__module__ == paths.__name__
     }
-    parts = {"rebase", "checkpoint_record", "geometry_table", "geometry_figure"}
+    parts = {"rebase", "pruned_entity", "geometry_table", "geometry_figure"}
     assert builders - _used_in_rules() == parts
 
 
@@ -134,6 +134,11 @@ FAMILIES = {
     **{f"embedding k* {kind}": paths.embedding_kstar("{s}", kind) for kind in paths.KSTAR_TABLES},
     **{f"embedding {kind}": paths.embedding_table(kind) for kind in paths.EMBEDDING_TABLES},
     "embedding distributions": paths.EMBEDDING_DISTRIBUTIONS,
+    "pruning benchmarks": paths.pruning_benchmarks("{s}"),
+    "pruned checkpoint": paths.pruned_checkpoint("{s}", "{e}"),
+    "pruned record": paths.checkpoint_record(paths.pruned_checkpoint("{s}", "{e}")),
+    "pruning analysis": paths.pruning_analysis("{s}", "{e}"),
+    **{f"pruning {key}": path for key, path in paths.pruning_summary("{s}").items()},
 }
 
 
@@ -158,6 +163,7 @@ def planned(tmp_path_factory) -> list[tuple[str, str, str]]:
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump(cfg))
     targets = ("all", "dvc_data", "dvc_models", "dvc_latents", "dvc_analysis", "dvc_embeddings")
+    targets += ("dvc_pruning",)
     out = snakemake("--summary", *targets, workdir=tmp, configfile=config).stdout
     rows = [line.split("\t") for line in out.splitlines()]
     assert rows[0][:4] == ["output_file", "date", "rule", "log-file(s)"], rows[:1]
@@ -180,7 +186,7 @@ def test_dvc_versions_every_output_once(planned):
     each planned file, but the logs and benchmarks, lies under exactly one of them."""
     outs = _dvc_outs()
     folders = [paths.DATA, paths.MODELS, paths.LATENTS, paths.KSTAR, paths.GEOMETRY]
-    folders += [paths.EMBEDDINGS, paths.TABLES, paths.FIGURES, paths.REPORT]
+    folders += [paths.EMBEDDINGS, paths.PRUNING, paths.TABLES, paths.FIGURES, paths.REPORT]
     assert sorted(outs) == sorted(folders)
     for output, rule, _ in planned:
         under = [out for out in outs if output == out or output.startswith(out + "/")]

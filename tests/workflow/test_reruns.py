@@ -161,7 +161,10 @@ def copy_repo(dest):
     [
         # the k* engine, and the module holding the k* job (Table XXI's k* job calls it)
         # (the engine also in Table XXI's table and figure: their module offers it in-process)
-        ("kstar/engine.py", {"kstar", "embedding_kstar", "embedding_tables", "embedding_distributions"}),
+        (
+            "kstar/engine.py",
+            {"kstar", "embedding_kstar", "embedding_tables", "embedding_distributions"},
+        ),
         ("workflow/jobs/kstar_cells.py", {"kstar", "embedding_kstar"}),
         ("workflow/plan.py", {"study_trend"}),  # the trend computation (trend_values)
     ],

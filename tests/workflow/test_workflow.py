@@ -164,6 +164,9 @@ def _placeholder_paper_config(tmp_path: Path) -> Path:
     for source in cfg["embeddings"]["sources"]:  # Table XXI's embedding files
         if "file" in source:
             source["file"] = place(source["file"])
+    for study in cfg["pruning"]["studies"].values():  # pruned checkpoints trained elsewhere
+        for checkpoint in study.get("checkpoints", []):
+            checkpoint["path"] = place(checkpoint["path"])
     style = cfg["style"]
     cfg["style"] = {
         "encoder": place(style["encoder"]),

@@ -2,6 +2,7 @@
 # job depends on reaches it through `params:` built here, so a config change reruns
 # exactly the jobs it touches (Snakemake's params trigger).
 import sys
+from types import SimpleNamespace
 
 from kstarlab import paths
 from kstarlab.workflow.codesets import script_code
@@ -293,7 +294,7 @@ def all_outputs():
     for name in PLAN.studies:
         out += [paths.study_table(name, kind) for kind in ("markdown", "html")]
         out += study_figures(name)
-    return out + geometry_outputs() + embedding_outputs()
+    return out + geometry_outputs() + embedding_outputs() + pruning_outputs()
 
 
 # Default threads and resources of each kind of job, scaled from the dataset size by
@@ -309,6 +310,8 @@ def resource(kind, name):
     def scaled(wildcards, attempt):
         split = "train" if kind == "train" else None
         model = getattr(wildcards, "model", None)
+        if model is None and hasattr(wildcards, "prune_study"):
+            model = PRUNING[wildcards.prune_study].dense
         dataset = config["dataset"] if model is None else dataset_of(config, model)
         samples = dataset_samples(dataset, split)
         if hasattr(wildcards, "source"):  # Table XXI: the samples of an embedding file
@@ -346,3 +349,142 @@ def tiny_group(name, kind):
 
 def study_samples(wildcards):
     return study_cells(wildcards, kind="samples")
+
+
+# Pruning studies (pruning.smk): a dense model and its pruned models, compared on the
+# geometry section's corrupted benchmarks (kstarlab.workflow.pruning_plan checks them).
+PRUNING = PLAN.pruning
+# The approaches that start from the trained dense model (the others train from scratch).
+FROM_DENSE = ("oneshot", "finetune", "random")
+
+
+def pruning_dense(wildcards):
+    return PRUNING[wildcards.prune_study].dense
+
+
+def pruning_digits(wildcards, split="test"):
+    """The digits file the study's dense model is evaluated on (none for other data)."""
+    dataset = dataset_of(config, pruning_dense(wildcards))
+    if dataset["name"] != "digits":
+        return {}
+    return {"digits": paths.digits_file(dataset["split_seed"])}
+
+
+def pruning_benchmarks_params(wildcards):
+    return canonical(
+        {
+            "dataset": dataset_of(config, pruning_dense(wildcards)),
+            "benchmarks": corruption_transforms(config["geometry"]),
+            "batch_size": config["extraction"]["batch_size"],
+            "seed": config["seed"],
+        }
+    )
+
+
+def dense_params(wildcards):
+    """How the jobs load the study's dense model (model_params of its name)."""
+    dense = pruning_dense(wildcards)
+    return {"dense": dense, "dense_model": model_params(SimpleNamespace(model=dense))}
+
+
+def prune_inputs(wildcards):
+    study = PRUNING[wildcards.prune_study]
+    entry = study.entry(wildcards.entity)
+    inputs = {"digits": train_digits(wildcards)}
+    if entry.approach in FROM_DENSE:
+        inputs["dense"] = paths.trained_checkpoint(study.dense)
+    return inputs
+
+
+def prune_params(wildcards):
+    study = PRUNING[wildcards.prune_study]
+    entry = study.entry(wildcards.entity)
+    return canonical(
+        {
+            **dense_params(wildcards),
+            "approach": entry.approach,
+            "sparsity": entry.sparsity,
+            "arch": study.arch,
+            "settings": dict(study.settings),
+            "seed": config["seed"],
+            "split_seed": config["dataset"]["split_seed"],
+        }
+    )
+
+
+def pruning_analysis_inputs(wildcards):
+    study = PRUNING[wildcards.prune_study]
+    inputs = {
+        "benchmarks": paths.pruning_benchmarks(wildcards.prune_study),
+        "dense": model_input(SimpleNamespace(model=study.dense)),
+    }
+    if wildcards.entity != paths.DENSE:
+        entry = study.entry(wildcards.entity)
+        inputs["checkpoint"] = entry.checkpoint or paths.pruned_checkpoint(
+            study.name, entry.entity
+        )
+    return inputs
+
+
+def pruning_analysis_params(wildcards):
+    study = PRUNING[wildcards.prune_study]
+    if wildcards.entity == paths.DENSE:
+        entry = {"entity": paths.DENSE, "approach": paths.DENSE, "sparsity": 0.0}
+    else:
+        entry = study.entry(wildcards.entity).params()
+    record = None
+    if is_trained_here(study.dense):
+        record = paths.training_record(study.dense)
+    return canonical(
+        {
+            **dense_params(wildcards),
+            **entry,
+            "arch": study.arch,
+            "record": record,
+            "batch_size": config["extraction"]["batch_size"],
+            "seed": config["seed"],
+        }
+    )
+
+
+def pruning_analyses(wildcards):
+    study = PRUNING[wildcards.prune_study]
+    return [paths.pruning_analysis(study.name, e) for e in study.entities]
+
+
+def pruning_summary_params(wildcards):
+    study = PRUNING[wildcards.prune_study]
+    return canonical(
+        {
+            "compare": study.compare,
+            "caption": study.caption,
+            "seed": config["seed"],
+            # what the captions state (workflow/report/pruning_*.rst)
+            "dense": study.dense,
+            "approaches": list(dict.fromkeys(e.approach for e in study.entries)),
+            "sparsities": sorted({e.sparsity for e in study.entries}),
+        }
+    )
+
+
+def pruning_summary_outputs(study):
+    """The outputs of pruning_summary by the keys its job reads; the tables and the PNG
+    figures go into the report's "Pruning" category with their captions
+    (workflow/report/pruning_<key>.rst), the PDFs beside the PNGs do not."""
+    out = {}
+    for key, path in paths.pruning_summary(study).items():
+        figure = key.endswith("_fig")
+        if key in ("models", "benchmarks", "correlations", "fragile") or figure:
+            path = report(
+                path,
+                caption=f"../report/pruning_{key.removesuffix('_fig')}.rst",
+                category="Pruning",
+                subcategory=study,
+            )
+        out[key] = path
+    return out
+
+
+def pruning_outputs():
+    """Every table and figure of every pruning study."""
+    return [p for study in PRUNING for p in paths.pruning_summary(study).values()]

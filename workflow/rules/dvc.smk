@@ -37,6 +37,11 @@ rule dvc_embeddings:
         embedding_outputs(),
 
 
+rule dvc_pruning:
+    input:
+        pruning_outputs(),
+
+
 rule dvc_report:
     input:
         all_outputs(),

@@ -22,7 +22,12 @@ from torch import nn
 
 from kstarlab.errors import InputError
 from kstarlab.geometry.correlations import correlation_table, poster_table
-from kstarlab.geometry.features import GeometricFeatures, geometric_features, linear_head
+from kstarlab.geometry.features import (
+    GeometricFeatures,
+    geometric_features,
+    head_inputs,
+    linear_head,
+)
 from kstarlab.geometry.robustness import (
     corruption_robustness,
     global_magnitude_prune,
@@ -59,25 +64,6 @@ def _refuse_class_map(latents: str | os.PathLike[str], model: str) -> None:
             f"geometry of {model} on {dataset} (class map {params.get('class_map', '?')}): "
             f"{CLASS_MAP_GEOMETRY}"
         )
-
-
-@torch.no_grad()
-def _head_inputs(
-    model: nn.Module, head: nn.Module, images: torch.Tensor, batch: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs of the final linear layer and the predictions, by a forward hook."""
-    captured: list[torch.Tensor] = []
-    handle = head.register_forward_hook(
-        lambda _m, inp, _out: captured.append(inp[0].detach().flatten(1))
-    )
-    preds = []
-    try:
-        model.eval()
-        for s in range(0, len(images), batch):
-            preds.append(model(images[s : s + batch]).argmax(dim=1))
-    finally:
-        handle.remove()
-    return torch.cat(captured).double().numpy(), torch.cat(preds).numpy()
 
 
 def _module(net: nn.Module, name: str) -> nn.Module:
@@ -126,7 +112,7 @@ def analyse_model(
     for sparsity in sparsities:
         pruned = global_magnitude_prune(model.module, float(sparsity))
         p_head = _module(pruned.net, head_name)
-        x_p, pred_p = _head_inputs(pruned, p_head, images, batch_size)
+        x_p, pred_p = head_inputs(pruned, p_head, images, batch_size)
         W_p = p_head.weight.detach().double().numpy()
         b_p = (
             p_head.bias.detach().double().numpy() if p_head.bias is not None else np.zeros(len(W_p))

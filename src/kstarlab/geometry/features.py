@@ -162,3 +162,36 @@ def geometric_features(
         angles_all=angles_all,
         predictions=logits.argmax(axis=1),
     )
+
+
+@torch.no_grad()
+def head_inputs(
+    model: nn.Module, head: nn.Module, images: torch.Tensor, batch: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs of ``head`` (the final linear layer of ``model``) and the predictions, by a
+    forward hook, for [0, 1] ``images`` run through ``model`` in batches."""
+    captured: list[torch.Tensor] = []
+    handle = head.register_forward_hook(
+        lambda _m, inp, _out: captured.append(inp[0].detach().flatten(1))
+    )
+    preds = []
+    try:
+        model.eval()
+        for s in range(0, len(images), batch):
+            preds.append(model(images[s : s + batch]).argmax(dim=1))
+    finally:
+        handle.remove()
+    return torch.cat(captured).double().numpy(), torch.cat(preds).numpy()
+
+
+def model_features(
+    model: nn.Module, images: torch.Tensor, y: Any, *, batch_size: int = 256
+) -> GeometricFeatures:
+    """Angle, length and margin of ``images`` in ``model``'s last layer, computed from the
+    input of its final linear classifier (`linear_head`; a wrapper's ``net`` is searched,
+    so a `kstarlab.models.Classifier` with its normalisation works)."""
+    net = getattr(model, "net", model)
+    name, weight, bias = linear_head(net)
+    head = net.get_submodule(name) if name else net
+    x, _ = head_inputs(model, head, images, batch_size)
+    return geometric_features(x, weight, bias, y, layer=f"input of {name}", head=name)

@@ -37,19 +37,17 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from kstarlab import names
+from kstarlab import names, paths
 from kstarlab.errors import InputError
 from kstarlab.geometry.correlations import correlation_table
 from kstarlab.io import atomic_path, write_csv
 
-DENSE = "dense"
+DENSE = paths.DENSE
 CLEAN = "clean"
 BENCH_GROUP = "benchmarks"
 FEATURES = ("angle", "length", "margin")
-#: The approaches in table order (`kstarlab.names.APPROACHES` where it is defined).
-APPROACH_ORDER: tuple[str, ...] = getattr(
-    names, "APPROACHES", ("oneshot", "finetune", "gradual", "lottery", "snip", "random", "mpt")
-)
+#: The approaches in table order.
+APPROACH_ORDER: tuple[str, ...] = names.APPROACHES
 META_KEYS = ("entity", "approach", "sparsity", "measured_sparsity", "arch", "seed", "train_seconds")
 #: `summarise_pruning`'s outputs (keys of ``outputs``); ``*_fig`` are PNG paths (PDF beside).
 OUTPUTS = (

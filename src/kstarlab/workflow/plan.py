@@ -32,6 +32,7 @@ from kstarlab.names import (
     looks_like_path,
 )
 from kstarlab.perturb.spec import check_style
+from kstarlab.workflow.pruning_plan import PruningStudy, pruning_studies
 
 # The workflow writes minkowski with its order (minkowski-3); the other metrics by name.
 WORKFLOW_METRICS = tuple(m for m in METRICS if m != "minkowski")
@@ -147,6 +148,7 @@ class Plan:
     trained: tuple[str, ...] = ()
     geometry_models: tuple[str, ...] = ()
     embeddings: tuple[EmbeddingSource, ...] = ()
+    pruning: dict[str, PruningStudy] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -398,7 +400,10 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
             for transform in ["clean", *corrupted]:
                 layers.setdefault((model, transform), set()).add(geometry.get("layer", "avgpool"))
         plan.geometry_models = geo_models
-    used = {m for m, _ in layers}
+    pruning = config.get("pruning") or {}
+    benchmarks = corruption_transforms(geometry) if pruning.get("enabled", False) else []
+    plan.pruning = pruning_studies(config, benchmarks)
+    used = {m for m, _ in layers} | {s.dense for s in plan.pruning.values()}
     check_models({m: models[m] for m in used})
     for model in sorted(used):
         dataset_of(config, model)  # an unknown dataset name stops here

@@ -30,6 +30,9 @@ from kstarlab.errors import InputError
 from kstarlab.io import atomic_write
 from kstarlab.kstar.summary import PATTERN_LETTER, PATTERNS, as_bool
 
+#: The default config's pruning study, shown in the README.
+PRUNING_STUDY = "resnet"
+
 #: Figures shown in the docs: the workflow's output (`kstarlab.paths`) -> docs/img name.
 FIGURES = {
     paths.study_figure("architectures", "distributions"): "kstar-architectures.png",
@@ -40,6 +43,9 @@ FIGURES = {
     paths.geometry_figure("embedding"): "geometry-embedding.png",
     paths.geometry_figure("heatmap"): "geometry-corruption-similarity.png",
     paths.geometry_figure("sparsity"): "geometry-accuracy-sparsity.png",
+    paths.pruning_summary(PRUNING_STUDY)["lottery_fig"]: "pruning-lottery.png",
+    paths.pruning_summary(PRUNING_STUDY)["similarity_fig"]: "pruning-similarity.png",
+    paths.pruning_summary(PRUNING_STUDY)["distributions_fig"]: "pruning-distributions.png",
 }
 
 #: The documents holding generated blocks, relative to the repository.
@@ -152,7 +158,34 @@ def _correlations(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pruning_models(results: Path, study: str = PRUNING_STUDY) -> str:
+    """A pruning study's models.csv as a table: accuracies in %, the ratio of corruption to
+    clean accuracy, and whether it beats the dense model's ratio (the robustness lottery)."""
+    path = paths.rebase(paths.pruning_summary(study)["models"], results)
+    if not path.is_file():
+        raise InputError(f"{path}: missing (run the workflow first: make run)")
+    table = pd.read_csv(path)
+    ratio = table["corruption_accuracy"] / table["clean_accuracy"]
+    dense = ratio[table["approach"] == paths.DENSE]
+    dense_ratio = float(dense.iloc[0]) if len(dense) else float("nan")
+    lines = [
+        "| approach | sparsity | measured | clean % | corrupted % | ratio | vs dense | train s |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for (_, row), r in zip(table.iterrows(), ratio, strict=True):
+        dense_row = row["approach"] == paths.DENSE
+        verdict = "—" if dense_row else ("more robust" if r > dense_ratio else "more brittle")
+        seconds = "—" if pd.isna(row["train_seconds"]) else f"{row['train_seconds']:.1f}"
+        lines.append(
+            f"| {row['approach']} | {row['sparsity']:g} | {row['measured_sparsity']:.3f} | "
+            f"{100 * row['clean_accuracy']:.1f} | {100 * row['corruption_accuracy']:.1f} | "
+            f"{r:.3f} | {verdict} | {seconds} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
+    "pruning-models": _pruning_models,
     "architectures-tables": lambda r: _study_tables(r, "architectures"),
     "architectures-patterns": lambda r: _study_patterns(r, "architectures"),
     "layers-tables": lambda r: _study_tables(r, "layers"),

@@ -18,7 +18,8 @@ its own family (`kstarlab.workflow.codesets`):
 - `geometry`: the geometry study;
 - `embedding_cells`: k* of one embedding file of another domain (Table XXI);
 - `demo_embeddings`: a demonstration embedding file (a scikit-learn table, an MLP);
-- `embeddings`: Table XXI's table and figure.
+- `embeddings`: Table XXI's table and figure;
+- `pruning`: a pruning study's benchmarks, pruned models, analyses and summary.
 
 Every function takes explicit paths and settings, writes its outputs atomically, and
 logs to the job's log file when run under `job_log`. ``from kstarlab.workflow import jobs;
@@ -63,6 +64,10 @@ _LAZY = {
     "embedding_kstar": "kstarlab.workflow.jobs.embedding_cells",
     "embedding_tables": "kstarlab.workflow.jobs.embeddings",
     "embedding_distributions": "kstarlab.workflow.jobs.embeddings",
+    "pruning_benchmarks": "kstarlab.workflow.jobs.pruning",
+    "prune": "kstarlab.workflow.jobs.pruning",
+    "pruning_analysis": "kstarlab.workflow.jobs.pruning",
+    "pruning_summary": "kstarlab.workflow.jobs.pruning",
 }
 
 __all__ = sorted(_LAZY)
