@@ -34,9 +34,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-## The unit tier only: the library and the command line, no Snakemake run.
+## The unit tier only (tests/unit: the library and the command line, no Snakemake run), on
+## every core (pytest-xdist).
 test-fast: $(STAMP)
-	$(PY) -m pytest -m unit
+	$(PY) -m pytest tests/unit -m unit -n auto
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks workflow/scripts

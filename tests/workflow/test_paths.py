@@ -54,6 +54,18 @@ def test_the_layout():
             bad()
 
 
+def test_pruning_summary_files():
+    """The pruning summary's outputs are exactly what `summarise_pruning` writes: its keys,
+    and a PDF beside each PNG."""
+    from kstarlab.pruning.comparison import OUTPUTS
+
+    outputs = paths.pruning_summary("s")
+    assert {k for k in outputs if not k.endswith("_pdf")} == set(OUTPUTS)
+    for key in (k for k in outputs if k.endswith("_pdf")):
+        assert outputs[key] == outputs[key.replace("_pdf", "_fig")].replace(".png", ".pdf")
+    assert outputs["lottery_fig"] == "results/pruning/s/figures/robustness_lottery.png"
+
+
 def test_geometry_summary_files():
     outputs = paths.geometry_summary("out")
     assert outputs["poster"] == "out/poster_tables.md"

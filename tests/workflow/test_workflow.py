@@ -110,7 +110,7 @@ def test_figures_and_report(smoke_run, tmp_path):
     assert (results / "figures/smoke/distributions.png").stat().st_size > 10_000
     report = results / "report.html"
     html = report.read_text(errors="replace")
-    for needle in ("distributions.png", "smoke.html", "summary.csv"):
+    for needle in ("distributions.png", "smoke.html", "summary.csv", "robustness_lottery.png"):
         assert needle in html, f"{needle} missing from the report"
     shot = tmp_path / "report.png"
     chromium(
@@ -124,8 +124,27 @@ def test_figures_and_report(smoke_run, tmp_path):
     dom = chromium(
         "--virtual-time-budget=15000", "--dump-dom", report.as_uri(), profile=tmp_path / "chromium2"
     ).stdout
-    for category in ("smoke", "Summary", "Workflow"):
+    for category in ("smoke", "Summary", "Workflow", "Pruning"):
         assert category in dom, f"the rendered report does not show {category!r}"
+
+
+def test_pruning_study_outputs(smoke_run):
+    """The smoke config's pruning study: every table and figure, one row per model, the
+    declared sparsity measured, and a caption stating the approaches and sparsities."""
+    from kstarlab import paths
+
+    outputs = paths.pruning_summary("mlp")
+    for path in outputs.values():
+        assert (smoke_run / path).stat().st_size > 0, path
+    models = pd.read_csv(smoke_run / outputs["models"])
+    assert list(models["entity"]) == ["dense", "finetune-0.8", "mpt-0.8"]
+    pruned = models[models["approach"] != "dense"]
+    assert pruned["measured_sparsity"].to_numpy() == pytest.approx(0.8, abs=1e-3)
+    assert models["clean_accuracy"].between(0, 1).all()
+    benchmarks = pd.read_csv(smoke_run / outputs["benchmarks"])
+    assert set(benchmarks["benchmark"]) == {"clean", "corrupt-fog-2"}
+    html = (smoke_run / "results/report.html").read_text(errors="replace")
+    assert "approaches finetune, mpt at sparsities 0.8" in html
 
 
 def test_rerun_with_nothing_changed_plans_nothing(smoke_run):
@@ -362,6 +381,14 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
             "config: geometry.models: mlp is evaluated on datasets.in16 with class map imagenet16: "
             "geometric features need one classifier row W_y per label",
         ),
+        (
+            lambda c: c["pruning"]["studies"]["mlp"].update(approaches=["finetune", "magic"]),
+            "config: pruning.studies.mlp.approaches: unknown approach 'magic'; available: oneshot",
+        ),
+        (
+            lambda c: c["pruning"]["studies"]["mlp"].update(sparsities=[1.5]),
+            "config: pruning.studies.mlp.sparsities: a sparsity must lie in [0, 1), got 1.5",
+        ),
     ],
     ids=[
         "missing-embedding",
@@ -377,6 +404,8 @@ def test_dry_run_replaced_weights_file_reruns_its_card_and_downstream(tmp_path):
         "unknown-dataset",
         "missing-named-data",
         "geometry-class-map",
+        "pruning-approach",
+        "pruning-sparsity",
     ],
 )
 def test_bad_config_stops_before_any_job(edit, message, tmp_path):
