@@ -15,12 +15,8 @@ import scipy.stats
 
 from kstarlab.errors import InputError
 from kstarlab.geometry.features import GeometricFeatures
-from kstarlab.pruning.comparison import (
-    OUTPUTS,
-    read_analysis,
-    summarise_pruning,
-    write_analysis,
-)
+from kstarlab.pruning.analysis_files import read_analysis, write_analysis
+from kstarlab.pruning.comparison import OUTPUTS, summarise_pruning
 
 N, CLASSES = 30, 3
 BENCHES = ["corrupt-gaussian_noise-2", "corrupt-fog-3"]
@@ -328,10 +324,30 @@ def test_default_compare_is_the_biggest_lottery_winner(summary):
         / np.mean(arrays[e]["clean"].predictions == LABELS)
         for e in ORDER
     }
-    best = max(ORDER[1:], key=lambda e: ratio[e] / ratio["dense"])
-    assert result["compare"] == best == "mpt-0.8"
+    clean = {e: np.mean(arrays[e]["clean"].predictions == LABELS) for e in ORDER}
+    keeping = [e for e in ORDER[1:] if clean[e] >= 0.9 * clean["dense"]] or list(ORDER[1:])
+    best = max(keeping, key=lambda e: ratio[e] / ratio["dense"])
+    assert result["compare"] == best
     assert "winner" in result["compare_reason"]
     assert f"{ratio[best] / ratio['dense']:.3f}" in result["compare_reason"]
+
+
+def test_a_collapsed_model_is_no_lottery_winner():
+    """A model at chance has a high corruption/clean ratio; the default compare skips it
+    while another model keeps its clean accuracy."""
+    from kstarlab.pruning.comparison import lottery_winner
+
+    models = pd.DataFrame(
+        {
+            "entity": ["dense", "oneshot-0.9", "mpt-0.9", "snip-0.9"],
+            "clean_accuracy": [0.99, 0.10, 0.95, 0.50],
+            "relative_robustness": [1.0, 1.7, 1.2, 1.5],
+        }
+    )
+    assert lottery_winner(models)[0] == "mpt-0.9"
+    models["clean_accuracy"] = [0.99, 0.10, 0.50, 0.40]
+    entity, reason = lottery_winner(models)
+    assert entity == "oneshot-0.9" and "no model keeps its clean accuracy" in reason
 
 
 def test_every_figure_is_written_as_png_and_pdf(summary):

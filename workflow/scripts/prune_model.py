@@ -1,6 +1,6 @@
 """Train one pruned model of a pruning study (rule prune_model)."""
 
-from kstarlab.workflow.jobs.pruning import prune
+from kstarlab.workflow.jobs.pruned_models import prune
 from kstarlab.workflow.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

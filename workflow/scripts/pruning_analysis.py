@@ -1,6 +1,6 @@
 """Geometry and predictions of one model of a pruning study (rule pruning_analysis)."""
 
-from kstarlab.workflow.jobs.pruning import pruning_analysis
+from kstarlab.workflow.jobs.pruning_analyses import pruning_analysis
 from kstarlab.workflow.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -1,6 +1,6 @@
 """The clean and corrupted images of a pruning study (rule pruning_benchmarks)."""
 
-from kstarlab.workflow.jobs.pruning import pruning_benchmarks
+from kstarlab.workflow.jobs.pruning_analyses import pruning_benchmarks
 from kstarlab.workflow.jobs.runtime import job_log, set_threads
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

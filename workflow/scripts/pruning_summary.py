@@ -1,6 +1,6 @@
 """The tables and figures of a pruning study across its models (rule pruning_summary)."""
 
-from kstarlab.workflow.jobs.pruning import pruning_summary
+from kstarlab.workflow.jobs.pruning_summaries import pruning_summary
 from kstarlab.workflow.jobs.runtime import job_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -31,7 +31,7 @@ from kstarlab.geometry.features import (
     linear_head,
 )
 from kstarlab.io import atomic_path
-from kstarlab.pruning.comparison import CLEAN
+from kstarlab.pruning.analysis_files import CLEAN
 
 
 def write_benchmarks(

@@ -19,7 +19,9 @@ its own family (`kstarlab.workflow.codesets`):
 - `embedding_cells`: k* of one embedding file of another domain (Table XXI);
 - `demo_embeddings`: a demonstration embedding file (a scikit-learn table, an MLP);
 - `embeddings`: Table XXI's table and figure;
-- `pruning`: a pruning study's benchmarks, pruned models, analyses and summary.
+- `pruned_models`: a pruning study's pruned models;
+- `pruning_analyses`: its benchmarks and each model's geometry on them;
+- `pruning_summaries`: its tables and figures.
 
 Every function takes explicit paths and settings, writes its outputs atomically, and
 logs to the job's log file when run under `job_log`. ``from kstarlab.workflow import jobs;
@@ -64,10 +66,10 @@ _LAZY = {
     "embedding_kstar": "kstarlab.workflow.jobs.embedding_cells",
     "embedding_tables": "kstarlab.workflow.jobs.embeddings",
     "embedding_distributions": "kstarlab.workflow.jobs.embeddings",
-    "pruning_benchmarks": "kstarlab.workflow.jobs.pruning",
-    "prune": "kstarlab.workflow.jobs.pruning",
-    "pruning_analysis": "kstarlab.workflow.jobs.pruning",
-    "pruning_summary": "kstarlab.workflow.jobs.pruning",
+    "pruning_benchmarks": "kstarlab.workflow.jobs.pruning_analyses",
+    "prune": "kstarlab.workflow.jobs.pruned_models",
+    "pruning_analysis": "kstarlab.workflow.jobs.pruning_analyses",
+    "pruning_summary": "kstarlab.workflow.jobs.pruning_summaries",
 }
 
 __all__ = sorted(_LAZY)

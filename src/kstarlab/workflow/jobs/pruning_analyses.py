@@ -1,10 +1,10 @@
-"""A pruning study: its benchmarks, one job per pruned model, its analysis, and the summary."""
+"""A pruning study's benchmarks (made once) and each model's geometry on them."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,34 +38,6 @@ def pruning_benchmarks(settings: Mapping[str, Any], out: str, prepared: str | No
     )
 
 
-def prune(
-    settings: Mapping[str, Any],
-    out: str,
-    dense: str | None = None,
-    prepared: str | None = None,
-) -> None:
-    """Train one pruned model of an approach and a sparsity; save it and its record."""
-    from kstarlab.pruning import PruneSettings, prune_model, save_pruned
-
-    dense_net = None
-    if dense is not None:
-        dense_net = load_model_entry(
-            settings["dense"], settings["dense_model"], settings["seed"]
-        ).net
-    result = prune_model(
-        settings["approach"],
-        settings["arch"],
-        settings["sparsity"],
-        settings=PruneSettings(**settings["settings"]),
-        seed=settings["seed"],
-        split_seed=settings["split_seed"],
-        dense=dense_net,
-        prepared=prepared,
-    )
-    save_pruned(result, out)
-    log.info("pruned %s: %s", out, json.dumps(result.metadata, default=str))
-
-
 def pruning_analysis(
     settings: Mapping[str, Any],
     benchmarks: str,
@@ -77,7 +49,7 @@ def pruning_analysis(
     import copy
 
     from kstarlab.pruning import load_pruned, weight_sparsity
-    from kstarlab.pruning.comparison import write_analysis
+    from kstarlab.pruning.analysis_files import write_analysis
     from kstarlab.pruning.evaluation import benchmark_names, evaluate_model, read_labels
 
     entity = settings["entity"]
@@ -111,23 +83,3 @@ def pruning_analysis(
         float((features["clean"].predictions == labels).mean()),
     )
     write_analysis(out, meta, labels, features)
-
-
-def pruning_summary(
-    analyses: Sequence[str],
-    outputs: Mapping[str, str],
-    benchmarks: str,
-    settings: Mapping[str, Any],
-) -> None:
-    """The study's tables and figures across its models."""
-    from kstarlab.pruning.comparison import summarise_pruning
-    from kstarlab.pruning.evaluation import read_images
-
-    summarise_pruning(
-        analyses,
-        outputs,
-        images=read_images(benchmarks),
-        class_names=settings.get("class_names"),
-        compare=settings.get("compare"),
-        seed=settings["seed"],
-    )
