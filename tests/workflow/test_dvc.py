@@ -25,7 +25,7 @@ import yaml
 
 from system import BIN, REPO, planned_jobs, run, snakemake, tool
 
-STAGES = ["data", "models", "latents", "analysis", "embeddings", "report"]
+STAGES = ["data", "models", "latents", "analysis", "embeddings", "pruning", "report"]
 # The layout: which results each stage versions.
 STAGE_OUTS = {
     "data": ["results/data"],
@@ -33,6 +33,7 @@ STAGE_OUTS = {
     "latents": ["results/latents"],
     "analysis": ["results/kstar", "results/geometry"],
     "embeddings": ["results/embeddings"],
+    "pruning": ["results/pruning"],
     "report": ["results/tables", "results/figures", "results/report.html"],
 }
 # Which DVC stage runs the rules of each rule file (common.smk and dvc.smk: every stage).
@@ -43,6 +44,7 @@ RULE_FILES = {
     "kstar.smk": "analysis",
     "geometry.smk": "analysis",
     "embeddings.smk": "embeddings",
+    "pruning.smk": "pruning",
     "tables.smk": "report",
     "report.smk": "report",
 }
