@@ -146,7 +146,7 @@ FAMILIES = {
     **{f"embedding k* {kind}": paths.embedding_kstar("{s}", kind) for kind in paths.KSTAR_TABLES},
     **{f"embedding {kind}": paths.embedding_table(kind) for kind in paths.EMBEDDING_TABLES},
     "embedding distributions": paths.EMBEDDING_DISTRIBUTIONS,
-    "pruning benchmarks": paths.pruning_benchmarks("{s}"),
+    "pruning benchmark images": paths.pruning_benchmarks("{s}"),
     "pruned checkpoint": paths.pruned_checkpoint("{s}", "{e}"),
     "pruned record": paths.checkpoint_record(paths.pruned_checkpoint("{s}", "{e}")),
     "pruning analysis": paths.pruning_analysis("{s}", "{e}"),

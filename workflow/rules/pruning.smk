@@ -31,6 +31,7 @@ rule pruning_benchmarks:
         "../scripts/pruning_benchmarks.py"
 
 
+# The approaches train on the CPU (deterministic bytes, like the zoo): no GPU requested.
 rule prune_model:
     input:
         unpack(prune_inputs),
@@ -49,7 +50,6 @@ rule prune_model:
     resources:
         mem_mb=resource("train", "mem_mb"),
         runtime=resource("train", "runtime"),
-        gpu=resource("train", "gpu"),
     params:
         code=code_of("../scripts/prune_model.py"),
         settings=prune_params,
