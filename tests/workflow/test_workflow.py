@@ -207,10 +207,13 @@ def _job_count(output: str, rule: str = "total") -> int:
 
 
 def _pretrained_in_use(cfg: dict) -> set[str]:
-    """Models an enabled study (or the geometry) uses whose weights are a file or an enum."""
+    """Models an enabled study (or the geometry, or a pruning study as its dense model) uses
+    whose weights are a file or an enum."""
     used = {m for s in cfg["studies"].values() if s.get("enabled", True) for m in s["models"]}
     if (cfg.get("geometry") or {}).get("enabled"):
         used |= set(cfg["geometry"]["models"])
+    if (cfg.get("pruning") or {}).get("enabled"):
+        used |= {s["dense"] for s in cfg["pruning"]["studies"].values()}
     models = cfg["models"]
     return {m for m in used if "regime" not in models[m] and models[m].get("weights")}
 
@@ -226,8 +229,9 @@ def test_dry_run_builds_the_dag(which, tmp_path, capsys):
         print(f"\n{which}: {jobs} jobs planned")
     assert jobs > (700 if which == "paper" else 100)
     pretrained = _pretrained_in_use(yaml.safe_load(config.read_text()))
-    # paper: ten ImageNet models, each also on 16-class-ImageNet (a model entry per dataset)
-    assert len(pretrained) == (20 if which == "paper" else 0)
+    # paper: ten ImageNet models, each also on 16-class-ImageNet (a model entry per dataset),
+    # and the pruning study's dense CIFAR-10 ResNet-18
+    assert len(pretrained) == (21 if which == "paper" else 0)
     assert _job_count(out.stdout, "weights_card") == len(pretrained)
 
 

@@ -400,10 +400,14 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
             for transform in ["clean", *corrupted]:
                 layers.setdefault((model, transform), set()).add(geometry.get("layer", "avgpool"))
         plan.geometry_models = geo_models
+    # A pruning study's dense model is checked as every other model first (the pruning
+    # section's own checks follow the model, dataset and path checks).
     pruning = config.get("pruning") or {}
-    benchmarks = corruption_transforms(geometry) if pruning.get("enabled", False) else []
-    plan.pruning = pruning_studies(config, benchmarks)
-    used = {m for m, _ in layers} | {s.dense for s in plan.pruning.values()}
+    dense = set()
+    if pruning.get("enabled", False):
+        entries = (pruning.get("studies") or {}).values()
+        dense = {s.get("dense") for s in entries if s.get("dense") in models}
+    used = {m for m, _ in layers} | dense
     check_models({m: models[m] for m in used})
     for model in sorted(used):
         dataset_of(config, model)  # an unknown dataset name stops here
@@ -423,6 +427,8 @@ def make_plan(config: Mapping[str, Any]) -> Plan:
             models[model]["arch"], geometry.get("layer", "avgpool"), "config: geometry.layer"
         )
     check_paths(config, used, {t for _, t in layers})
+    benchmarks = corruption_transforms(geometry) if pruning.get("enabled", False) else []
+    plan.pruning = pruning_studies(config, benchmarks)
     plan.embeddings = embedding_sources(config)
     check_embedding_files(plan.embeddings)
     plan.extractions = {key: tuple(sorted(v)) for key, v in sorted(layers.items())}
