@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from kstarlab import __version__
-from kstarlab.cli import data, demo, extract, geometry, kstar, layers, perturb, train
+from kstarlab.cli import data, demo, explore, extract, geometry, kstar, layers, perturb, train
 from kstarlab.errors import InputError
 
 EXIT_BAD_INPUT = 2
-COMMANDS = [kstar, demo, train, layers, extract, perturb, geometry, data]
+COMMANDS = [kstar, demo, train, layers, extract, perturb, geometry, data, explore]
 
 
 class OneLineParser(argparse.ArgumentParser):
