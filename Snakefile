@@ -24,6 +24,7 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/embeddings.smk"
 include: "workflow/rules/pruning.smk"
+include: "workflow/rules/explorer.smk"
 include: "workflow/rules/dvc.smk"
 
 

@@ -168,6 +168,6 @@ def write_pruning(
                 data = np.clip(images + 0.1 * b * rng.normal(size=images.shape), 0, 1)
             else:
                 grid = np.linspace(0, 1, image_size)
-                data = (y[:, None, None] / n_classes + grid[None, :, None] * grid[None, None, :])
+                data = y[:, None, None] / n_classes + grid[None, :, None] * grid[None, None, :]
                 data = (data[:, None] % 1.0).astype(np.float32)
             h5.create_dataset(f"images/{bench}", data=np.asarray(data, dtype=np.float32))

@@ -103,6 +103,11 @@ def study_table(study: str, kind: str) -> str:
     return f"{TABLES}/{study}{STUDY_TABLES[kind]}"
 
 
+def study_projection_coordinates(study: str) -> str:
+    """The 2-D projection coordinates beside a study's projections figure (CSV)."""
+    return f"{FIGURES}/{study}/projections.csv"
+
+
 def study_figure(study: str, name: str) -> str:
     """A study's figure ``name`` (`STUDY_FIGURES`), a PNG."""
     if name not in STUDY_FIGURES:
@@ -260,3 +265,9 @@ def embedding_table(kind: str) -> str:
 def rebase(path: str, results: str | os.PathLike[str]) -> Path:
     """``path`` (one of the above) in another results folder: a copied or pulled run."""
     return Path(results) / Path(path).relative_to(RESULTS)
+
+
+# --------------------------------------------------------------------------- explorer
+
+#: The interactive explorer page of a run (rule explorer; ``kstarlab explore``).
+EXPLORER = f"{RESULTS}/explorer.html"

@@ -294,7 +294,65 @@ def all_outputs():
     for name in PLAN.studies:
         out += [paths.study_table(name, kind) for kind in ("markdown", "html")]
         out += study_figures(name)
-    return out + geometry_outputs() + embedding_outputs() + pruning_outputs()
+    out += geometry_outputs() + embedding_outputs() + pruning_outputs()
+    return out + explorer_outputs()
+
+
+# The explorer (explorer.smk): one page over the k* studies and the pruning studies.
+def explorer_outputs():
+    return [paths.EXPLORER] if config["explorer"]["enabled"] else []
+
+
+def planned_cells():
+    """Every k* cell of the studies, once, in study order."""
+    cells = {}
+    for study in PLAN.studies.values():
+        cells.update(dict.fromkeys(study.grid()))
+    return list(cells)
+
+
+def explorer_inputs(wildcards):
+    """What the page reads: each k* cell's tables and latents file (its dataset), the
+    studies' projection coordinates, and each pruning study's analyses, map and images.
+    """
+    cells = planned_cells()
+    inputs = {
+        "cells": [paths.kstar_cell(*cell) for cell in cells],
+        "latents": sorted({paths.latents(m, t) for m, _, t, _ in cells}),
+        "projections": [
+            paths.study_projection_coordinates(name)
+            for name in PLAN.studies
+            if config["studies"][name].get("projections", False)
+        ],
+    }
+    if cells:
+        inputs["summary"] = paths.KSTAR_SUMMARY
+    for name in PRUNING:
+        inputs[f"pruning_{name}"] = [
+            paths.pruning_analysis(name, e) for e in PRUNING[name].entities
+        ]
+        inputs[f"map_{name}"] = paths.pruning_summary(name)["embedding"]
+        inputs[f"images_{name}"] = paths.pruning_benchmarks(name)
+    return inputs
+
+
+def explorer_params(wildcards):
+    section = config["explorer"]
+    return canonical(
+        {
+            "results": paths.RESULTS,
+            "studies": {
+                name: {
+                    "cells": [list(cell) for cell in study.grid()],
+                    "caption": config["studies"][name].get("caption", ""),
+                }
+                for name, study in PLAN.studies.items()
+            },
+            "pruning": list(PRUNING),
+            "max_points": section.get("max_points"),
+            "seed": config["seed"],
+        }
+    )
 
 
 # Default threads and resources of each kind of job, scaled from the dataset size by

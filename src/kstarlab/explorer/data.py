@@ -77,15 +77,24 @@ def _ints(values: Any) -> list[int]:
 
 
 def pruning_study(
-    folder: Path, name: str, *, limit: int, seed: int, images: bool = True
+    results: Path,
+    name: str,
+    analyses: Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    limit: int,
+    seed: int,
+    images: bool = True,
 ) -> dict[str, Any]:
     """One pruning study: its map, the samples' geometry and predictions per entity, the
-    benchmarks' similarity and the benchmark images of the shown samples."""
+    benchmarks' similarity and the benchmark images of the shown samples. ``analyses``:
+    its analysis files (default: every file of its ``analysis/`` folder)."""
     from kstarlab.geometry.embedding import embedding_vectors, entity_distances, similarity_order
     from kstarlab.pruning.analysis_files import CLEAN
     from kstarlab.pruning.comparison import load_study, models_table
 
-    analyses = sorted((folder / "analysis").glob("*.h5"))
+    folder = under(results, paths.PRUNING) / name
+    if analyses is None:
+        analyses = sorted((folder / "analysis").glob("*.h5"))
     if not analyses:
         raise InputError(f"pruning study {name!r}: no analysis files in {folder / 'analysis'}")
     study = load_study(analyses)
@@ -172,7 +181,7 @@ def pruning_study(
         "similarity": similarity,
         "images": None,
     }
-    bench_file = under(folder.parent.parent, paths.pruning_benchmarks(name))
+    bench_file = under(results, paths.pruning_benchmarks(name))
     if images and bench_file.is_file():
         with h5py.File(bench_file, "r") as h5:
             out["images"] = {
@@ -340,6 +349,7 @@ def collect_explorer(
     results: str | os.PathLike[str],
     *,
     studies: Mapping[str, Mapping[str, Any]] | None = None,
+    pruning: Mapping[str, Sequence[str | os.PathLike[str]]] | None = None,
     limit: int = MAX_POINTS,
     seed: int = 0,
     images: bool = True,
@@ -349,6 +359,8 @@ def collect_explorer(
     ``studies`` maps each k* study to its description (``cells``: (model, layer,
     transform, metric) lists, optional ``caption``), as the workflow plans them; without
     it every cell of ``kstar/summary.csv`` is listed under one study, ``cells``.
+    ``pruning`` maps each pruning study to its analysis files; without it, every study
+    folder of ``pruning/`` with its ``analysis/`` files.
     """
     root = Path(results)
     if not root.is_dir():
@@ -357,14 +369,19 @@ def collect_explorer(
         raise InputError(f"limit must be an integer >= 10, got {limit!r}")
     notes: list[str] = []
 
-    pruning_root = under(root, paths.PRUNING)
-    pruning = []
-    if pruning_root.is_dir():
-        for folder in sorted(p for p in pruning_root.iterdir() if (p / "analysis").is_dir()):
-            pruning.append(
-                pruning_study(folder, folder.name, limit=limit, seed=seed, images=images)
-            )
-    for p in pruning:
+    if pruning is None:
+        folder = under(root, paths.PRUNING)
+        found = (
+            sorted(p for p in folder.iterdir() if (p / "analysis").is_dir())
+            if folder.is_dir()
+            else []
+        )
+        pruning = {p.name: sorted((p / "analysis").glob("*.h5")) for p in found}
+    pruning_studies = [
+        pruning_study(root, name, files, limit=limit, seed=seed, images=images)
+        for name, files in pruning.items()
+    ]
+    for p in pruning_studies:
         if len(p["samples"]) < p["n_samples"]:
             notes.append(
                 f"pruning study {p['name']}: the sample views draw a class-stratified sample of "
@@ -433,7 +450,7 @@ def collect_explorer(
             )
 
     n_classes = 1 + max(
-        [max(p["labels"]) for p in pruning if p["labels"]]
+        [max(p["labels"]) for p in pruning_studies if p["labels"]]
         + [max(c["labels"]) for c in cells if c["labels"]]
         + [0]
     )
@@ -441,7 +458,7 @@ def collect_explorer(
         "format": 1,
         "limit": limit,
         "class_names": _class_names(root, n_classes),
-        "pruning": pruning,
+        "pruning": pruning_studies,
         "kstar": {"cells": cells, "studies": groups, "images": kstar_images},
         "notes": notes,
     }

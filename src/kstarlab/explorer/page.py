@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -77,13 +77,15 @@ def write_explorer(
     out: str | os.PathLike[str],
     *,
     studies: Mapping[str, Mapping[str, Any]] | None = None,
+    pruning: Mapping[str, Sequence[str | os.PathLike[str]]] | None = None,
     limit: int = MAX_POINTS,
     seed: int = 0,
     title: str = TITLE,
 ) -> dict[str, Any]:
     """Write the explorer page of the results folder ``results`` to ``out`` (atomically);
-    returns the embedded payload. ``studies``, ``limit`` and ``seed``: `collect_explorer`."""
-    payload = collect_explorer(results, studies=studies, limit=limit, seed=seed)
+    returns the embedded payload. ``studies``, ``pruning``, ``limit``, ``seed``:
+    `collect_explorer`."""
+    payload = collect_explorer(results, studies=studies, pruning=pruning, limit=limit, seed=seed)
     if not payload["pruning"] and not payload["kstar"]["cells"]:
         raise InputError(
             f"{results}: no pruning study (pruning/<study>/analysis/) and no k* summary "

@@ -294,18 +294,23 @@
   }
 
   // ------------------------------------------------------------------ wiring
+  function timed(name, fn) {
+    const t0 = performance.now();
+    fn();
+    performance.measure(name, { start: t0, end: performance.now() });
+  }
   function render() {
     const p = pstudy();
     $("selection").textContent = [p ? "model " + state.model + (state.model2 ? " vs " + state.model2 : "") : "", state.sample === null ? "" : "sample " + state.sample, state.cell ? "k* " + state.cell : "", state.cls === null ? "" : "class " + className(state.cls)].filter(Boolean).join(" · ");
-    renderMap();
-    renderPolar("geo-a", state.model, "#1f77b4");
-    renderPolar("geo-b", state.model2, "#ff7f0e");
-    renderMargins();
-    renderBenchmarks();
-    renderSamples();
-    renderDetail();
-    renderKstar();
-    renderProjections();
+    timed('renderMap', () => renderMap());
+    timed('renderPolargeo-a', () => renderPolar("geo-a", state.model, "#1f77b4"));
+    timed('renderPolargeo-b', () => renderPolar("geo-b", state.model2, "#ff7f0e"));
+    timed('renderMargins', () => renderMargins());
+    timed('renderBenchmarks', () => renderBenchmarks());
+    timed('renderSamples', () => renderSamples());
+    timed('renderDetail', () => renderDetail());
+    timed('renderKstar', () => renderKstar());
+    timed('renderProjections', () => renderProjections());
   }
   function wire() {
     const ps = $("pstudy");
