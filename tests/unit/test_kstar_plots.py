@@ -11,7 +11,14 @@ import pytest
 from kstarlab import kstar_summary, kstar_values
 from kstarlab.errors import InputError
 from kstarlab.figures import save_figure
-from kstarlab.kstar.plots import distribution_plot, project, projection_figure, trend_plot
+from kstarlab.kstar.plots import (
+    distribution_plot,
+    project,
+    projection_coordinates,
+    projection_figure,
+    projection_rows,
+    trend_plot,
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +79,83 @@ def test_study_distributions_job_reads_the_tables_it_is_given(space, tmp_path):
     assert out.stat().st_size > 1000
     with pytest.raises(ValueError):  # one per-class table per cell
         jobs.study_distributions([str(samples)] * 2, [str(classes)], study, str(out))
+
+
+@pytest.fixture(scope="module")
+def cells(space):
+    """Two cells: the 150 samples of `space` (three classes of 50) and its first 60."""
+    X, y, k, _ = space
+    return [("big", X, y, k, ["a", "b", "c"]), ("small", X[:60], y[:60], k[:60], None)]
+
+
+FAST = ("pca", "isomap")
+
+
+def test_projection_coordinates_are_the_kept_samples(cells):
+    frame = projection_coordinates(cells, methods=FAST, max_points=90, seed=2)
+    assert list(frame.columns) == [
+        "cell",
+        "sample",
+        "label",
+        "kstar",
+        "pca_x",
+        "pca_y",
+        "isomap_x",
+        "isomap_y",
+    ]
+    assert frame["cell"].tolist() == ["big"] * 90 + ["small"] * 60  # at most max_points
+    for title, _, y, k, _ in cells:
+        cell = frame[frame["cell"] == title]
+        sample = cell["sample"].to_numpy()
+        assert (np.diff(sample) > 0).all() and sample.max() < len(y)  # in input order
+        np.testing.assert_array_equal(cell["label"], y[sample])  # sample indexes the input
+        np.testing.assert_array_equal(cell["kstar"], k[sample])
+        assert cell["label"].value_counts().tolist() == [len(cell) // 3] * 3  # stratified
+    np.testing.assert_array_equal(frame["sample"].iloc[90:], np.arange(60))  # all kept
+    assert frame[["pca_x", "isomap_y"]].dtypes.tolist() == [np.float64] * 2
+
+
+def test_projection_coordinates_are_seeded(cells):
+    one = projection_coordinates(cells, methods=("tsne", "pca"), max_points=90, seed=2)
+    pd.testing.assert_frame_equal(
+        one, projection_coordinates(cells, methods=("tsne", "pca"), max_points=90, seed=2)
+    )
+    other = projection_coordinates(cells, methods=("pca",), max_points=90, seed=3)
+    assert not np.array_equal(one["sample"].iloc[:90], other["sample"].iloc[:90])
+
+
+def test_pca_coordinates_match_an_independent_pca(cells):
+    """The oracle: scikit-learn's PCA, and numpy's SVD of the centred kept rows (up to the
+    sign of each component), on the samples the table says were kept."""
+    from sklearn.decomposition import PCA
+
+    frame = projection_coordinates(cells, methods=("pca",), max_points=90, seed=2)
+    for title, X, _, _, _ in cells:
+        cell = frame[frame["cell"] == title]
+        kept = X[cell["sample"].to_numpy()]
+        got = cell[["pca_x", "pca_y"]].to_numpy()
+        np.testing.assert_allclose(got, PCA(n_components=2).fit_transform(kept), atol=1e-12)
+        centred = kept - kept.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        svd = centred @ vt[:2].T
+        np.testing.assert_allclose(np.abs(got), np.abs(svd), atol=1e-10)
+
+
+def test_projection_rows_draws_the_coordinates(cells, tmp_path):
+    """The figure is drawn from `projection_coordinates`: given them, the same bytes; given
+    another cut's, an error; an unknown method fails before any projection is computed."""
+    options = {"methods": FAST, "max_points": 90, "seed": 2}
+    coordinates = projection_coordinates(cells, **options)
+    one = save_figure(projection_rows(cells, **options), tmp_path / "1", formats=(".png",))[0]
+    two = projection_rows(cells, coordinates=coordinates.assign(model="m"), **options)
+    assert one.read_bytes() == save_figure(two, tmp_path / "2", formats=(".png",))[0].read_bytes()
+    for bad in (
+        projection_coordinates(cells, **{**options, "max_points": 80}),
+        coordinates.assign(label=coordinates["label"][::-1].to_numpy()),
+    ):
+        with pytest.raises(InputError, match="projected samples"):
+            projection_rows(cells, coordinates=bad, **options)
+    with pytest.raises(InputError, match="unknown projection 'lle'"):
+        projection_coordinates(cells, methods=("pca", "lle"))
+    with pytest.raises(InputError, match="60 labels"):
+        projection_coordinates([("x", cells[0][1], cells[1][2], cells[0][3], None)])
