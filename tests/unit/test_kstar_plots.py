@@ -11,6 +11,7 @@ import pytest
 from kstarlab import kstar_summary, kstar_values
 from kstarlab.errors import InputError
 from kstarlab.figures import save_figure
+from kstarlab.kstar import plots
 from kstarlab.kstar.plots import (
     distribution_plot,
     project,
@@ -159,3 +160,47 @@ def test_projection_rows_draws_the_coordinates(cells, tmp_path):
         projection_coordinates(cells, methods=("pca", "lle"))
     with pytest.raises(InputError, match="60 labels"):
         projection_coordinates([("x", cells[0][1], cells[1][2], cells[0][3], None)])
+
+
+def test_study_projections_job_writes_the_points_beside_the_figure(space, tmp_path, monkeypatch):
+    """The job's CSV: each cell's model, layer, transform and metric after its title, and
+    ``sample`` joins the cell's per-sample k* table on its ``index`` (two cells with the
+    same title here: the study's rows show the model only)."""
+    import h5py
+
+    from kstarlab.workflow import jobs
+
+    X, y, k, _ = space
+    h5 = tmp_path / "latents.h5"
+    with h5py.File(h5, "w") as f:
+        f["latents/logit"] = X
+        f["latents/penult"] = X[:, ::-1] * 2
+        f["labels"] = y
+        f.attrs["class_names"] = ["a", "b", "c"]
+    samples = []
+    for layer, shift in (("logit", 0.0), ("penult", 0.5)):
+        path = tmp_path / f"{layer}.csv"
+        pd.DataFrame({"index": np.arange(y.size), "label": y, "kstar": k * shift}).to_csv(
+            path, index=False, float_format="%.17g"
+        )
+        samples.append(str(path))
+    real = plots.project
+    monkeypatch.setattr(plots, "project", lambda X, method, *, seed=0: real(X, "pca", seed=seed))
+    study = {"cells": [["m", "logit", "clean", "euclidean"], ["m", "penult", "clean", "euclidean"]]}
+    study["rows"] = ["model"]
+    out, csv = tmp_path / "fig" / "projections.png", tmp_path / "fig" / "projections.csv"
+    jobs.study_projections(samples, [str(h5)] * 2, study, 0, str(out), str(csv))
+    assert out.stat().st_size > 1000
+    frame = pd.read_csv(csv)
+    keys = ["cell", "model", "layer", "transform", "metric", "sample", "label", "kstar"]
+    assert list(frame.columns) == keys + [f"{m}_{a}" for m in plots.PROJECTIONS for a in "xy"]
+    assert frame.groupby("layer", sort=False).size().to_dict() == {"logit": 150, "penult": 150}
+    assert set(frame["cell"]) == {"m"}
+    for (layer, cell), path in zip(frame.groupby("layer", sort=False), samples, strict=True):
+        joined = cell.merge(pd.read_csv(path), left_on="sample", right_on="index")
+        assert len(joined) == len(cell)
+        np.testing.assert_array_equal(joined["label_x"], joined["label_y"])
+        np.testing.assert_array_equal(joined["kstar_x"], joined["kstar_y"])  # %.17g: exact
+        with h5py.File(h5) as f:
+            expected = real(np.asarray(f["latents"][layer], dtype=np.float64), "pca", seed=0)
+        np.testing.assert_array_equal(cell[["umap_x", "umap_y"]].to_numpy(), expected)
