@@ -115,6 +115,12 @@ def study_figure(study: str, name: str) -> str:
     return f"{FIGURES}/{study}/{name}.png"
 
 
+def study_projection_coordinates(study: str) -> str:
+    """The points of a study's projections figure, a CSV beside its PNG (rule
+    study_projections): one row per (cell, kept sample), the 2-D coordinates of each method."""
+    return f"{FIGURES}/{study}/projections.csv"
+
+
 # --------------------------------------------------------------------------- geometry
 
 GEOMETRY = f"{RESULTS}/geometry"

@@ -37,6 +37,7 @@ def test_the_layout():
     assert paths.KSTAR_SUMMARY == "results/kstar/summary.csv"
     assert paths.study_table("{study}", "patterns") == "results/tables/{study}.patterns.csv"
     assert paths.study_figure("noise", "trend") == "results/figures/noise/trend.png"
+    assert paths.study_projection_coordinates("s") == "results/figures/s/projections.csv"
     assert paths.geometry_model("mlp", "features") == "results/geometry/mlp/features.h5"
     assert paths.geometry_figure("heatmap", ".pdf") == (
         "results/geometry/figures/corruption_similarity.pdf"
@@ -138,6 +139,7 @@ FAMILIES = {
     "k* summary": paths.KSTAR_SUMMARY,
     **{f"table {kind}": paths.study_table("{s}", kind) for kind in paths.STUDY_TABLES},
     **{f"figure {name}": paths.study_figure("{s}", name) for name in paths.STUDY_FIGURES},
+    "projection coordinates": paths.study_projection_coordinates("{s}"),
     **{
         f"geometry {kind}": paths.geometry_model("{m}", kind) for kind in paths.GEOMETRY_MODEL_FILES
     },

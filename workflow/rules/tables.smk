@@ -93,12 +93,13 @@ rule study_projections:
         samples=study_samples,
         latents=study_latents,
     output:
-        report(
+        figure=report(
             paths.study_figure("{study}", "projections"),
             caption="../report/projections.rst",
             category="{study}",
             subcategory="projections",
         ),
+        coordinates=paths.study_projection_coordinates("{study}"),
     log:
         f"{LOGS}/figures/{{study}}/projections.log",
     benchmark:

@@ -11,5 +11,6 @@ with job_log(sm.log[0]):
         list(sm.input.latents),
         sm.params.study,
         sm.params.seed,
-        sm.output[0],
+        sm.output.figure,
+        sm.output.coordinates,
     )

@@ -212,35 +212,102 @@ def distribution_grid(panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]]) 
     return fig
 
 
+def _kept(y: np.ndarray, max_points: int, seed: int) -> np.ndarray:
+    """The positions of the samples a projection keeps: all of them, or a seeded,
+    class-stratified subset of ``max_points`` in their original order."""
+    if len(y) <= max_points:
+        return np.arange(len(y))
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(
+        np.arange(len(y)), train_size=max_points, stratify=y, random_state=seed
+    )
+    return np.sort(keep)
+
+
+def _coordinate_columns(methods: Sequence[str]) -> list[str]:
+    return ["cell", "sample", "label", "kstar"] + [
+        f"{method}_{axis}" for method in methods for axis in ("x", "y")
+    ]
+
+
+def projection_coordinates(
+    rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, Sequence[str] | None]],
+    *,
+    methods: Sequence[str] = PROJECTIONS,
+    max_points: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The 2-D projections `projection_rows` draws, as a table: one row per (cell, kept
+    sample), cells in the order of ``rows``, samples in their original order.
+
+    Each row of ``rows`` is (title, X, y, k, class names) as for `projection_rows`; the
+    class names are not used here. Of a cell with more than ``max_points`` samples a
+    seeded, class-stratified subset of ``max_points`` is kept. Columns: ``cell`` (the
+    title), ``sample`` (the sample's position in X, y and k, before any subsampling: the
+    ``index`` of the cell's per-sample k* table), ``label``, ``kstar``, then ``<method>_x``
+    and ``<method>_y`` for each of ``methods`` (`project` with ``seed``, float64).
+    """
+    unknown = [m for m in methods if m not in PROJECTIONS]
+    if unknown:
+        raise InputError(f"unknown projection {unknown[0]!r}; choose from {', '.join(PROJECTIONS)}")
+    frames = []
+    for title, X, y, k, _ in rows:
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        k = np.asarray(k)
+        if not len(X) == len(y) == len(k):
+            raise InputError(
+                f"{title}: {len(X)} latent vectors, {len(y)} labels and {len(k)} k* values"
+            )
+        keep = _kept(y, max_points, seed)
+        columns: dict[str, Any] = {
+            "cell": title,
+            "sample": keep,
+            "label": y[keep],
+            "kstar": k[keep],
+        }
+        X = X[keep]
+        for method in methods:
+            xy = np.asarray(project(X, method, seed=seed), dtype=np.float64)
+            columns[f"{method}_x"], columns[f"{method}_y"] = xy[:, 0], xy[:, 1]
+        frames.append(pd.DataFrame(columns))
+    if not frames:
+        return pd.DataFrame(columns=_coordinate_columns(methods))
+    return pd.concat(frames, ignore_index=True)
+
+
 def projection_rows(
     rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, Sequence[str] | None]],
     *,
     methods: Sequence[str] = PROJECTIONS,
     max_points: int = 1000,
     seed: int = 0,
+    coordinates: pd.DataFrame | None = None,
 ) -> Any:
-    """`projection_figure` for several latent spaces stacked as rows of one figure."""
+    """`projection_figure` for several latent spaces stacked as rows of one figure.
+
+    The points drawn are `projection_coordinates` of the same arguments; pass them as
+    ``coordinates`` when already computed (extra columns are ignored), so that a figure and
+    the table written beside it hold the same numbers.
+    """
     sns = require("seaborn")
 
+    if coordinates is None:
+        coordinates = projection_coordinates(
+            rows, methods=methods, max_points=max_points, seed=seed
+        )
+    cells = _cells_of(coordinates, rows, max_points)
     fig, axes = plt.subplots(
         len(rows),
         len(methods) + 1,
         figsize=(3.0 * (len(methods) + 1), 3.0 * len(rows)),
         squeeze=False,
     )
-    for (title, X, y, k, names), ax_row in zip(rows, axes, strict=True):
-        X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(y)
-        k = np.asarray(k)
-        names = [str(c) for c in (names or sorted(set(y.tolist())))]
-        if len(X) > max_points:
-            from sklearn.model_selection import train_test_split
-
-            keep, _ = train_test_split(
-                np.arange(len(X)), train_size=max_points, stratify=y, random_state=seed
-            )
-            keep = np.sort(keep)
-            X, y, k = X[keep], y[keep], k[keep]
+    for (title, _, y, _, names), cell, ax_row in zip(rows, cells, axes, strict=True):
+        names = [str(c) for c in (names or sorted(set(np.asarray(y).tolist())))]
+        y = cell["label"].to_numpy()
+        k = cell["kstar"].to_numpy()
         palette = sns.color_palette("tab10" if len(names) <= 10 else "husl", len(names))
         jitter = np.random.default_rng(seed).uniform(-0.3, 0.3, size=len(y))
         for c in range(len(names)):
@@ -251,12 +318,38 @@ def projection_rows(
         ax_row[0].set_xlim(0, 1)
         ax_row[0].set_title(f"{title}: k*", fontsize=8, loc="left")
         for ax, method in zip(ax_row[1:], methods, strict=True):
-            xy = project(X, method, seed=seed)
+            x_, y_ = cell[f"{method}_x"].to_numpy(), cell[f"{method}_y"].to_numpy()
             for c in range(len(names)):
                 sel = y == c
-                ax.scatter(xy[sel, 0], xy[sel, 1], s=2, color=palette[c], alpha=0.7)
+                ax.scatter(x_[sel], y_[sel], s=2, color=palette[c], alpha=0.7)
             ax.set_title(method, fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
     fig.tight_layout()
     return fig
+
+
+def _cells_of(
+    coordinates: pd.DataFrame,
+    rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, Sequence[str] | None]],
+    max_points: int,
+) -> list[pd.DataFrame]:
+    """``coordinates`` cut into the blocks of ``rows``, in order (titles may repeat, so by
+    position: each cell keeps min(n, ``max_points``) samples), each checked against its row."""
+    sizes = [min(len(row[2]), max_points) for row in rows]
+    if len(coordinates) != sum(sizes):
+        raise InputError(f"{len(coordinates)} projected samples for cells that keep {sum(sizes)}")
+    cells, start = [], 0
+    for (title, _, y, _, _), size in zip(rows, sizes, strict=True):
+        cell = coordinates.iloc[start : start + size]
+        start += size
+        sample = cell["sample"].to_numpy()
+        y = np.asarray(y)
+        if (
+            not (cell["cell"] == title).all()
+            or not ((sample >= 0) & (sample < len(y))).all()
+            or not np.array_equal(cell["label"].to_numpy(), y[sample])
+        ):
+            raise InputError(f"the projected samples of {title!r} are not that cell's")
+        cells.append(cell)
+    return cells
