@@ -103,11 +103,6 @@ def study_table(study: str, kind: str) -> str:
     return f"{TABLES}/{study}{STUDY_TABLES[kind]}"
 
 
-def study_projection_coordinates(study: str) -> str:
-    """The 2-D projection coordinates beside a study's projections figure (CSV)."""
-    return f"{FIGURES}/{study}/projections.csv"
-
-
 def study_figure(study: str, name: str) -> str:
     """A study's figure ``name`` (`STUDY_FIGURES`), a PNG."""
     if name not in STUDY_FIGURES:
