@@ -1,8 +1,8 @@
 """Optional dependencies: a missing one is a one-line error naming the extra to install.
 
 The core install (``pip install kstarlab``) holds the k* engine, extraction and the models.
-Plots, perturbations and the workflow are extras (``pyproject.toml``): ``[plots]``,
-``[perturb]``, ``[workflow]``, or ``[all]``.
+Plots, perturbations, the workflow and the explorer page are extras (``pyproject.toml``):
+``[plots]``, ``[perturb]``, ``[workflow]``, ``[explorer]``, or ``[all]``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ EXTRA_OF = {
     "skimage": "perturb",
     "snakemake": "workflow",
     "dvc": "workflow",
+    "plotly": "explorer",
+    "playwright": "explorer",
 }
 
 

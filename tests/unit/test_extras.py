@@ -60,6 +60,7 @@ def test_the_core_holds_no_extra():
         "plots",
         "perturb",
         "workflow",
+        "explorer",
     }
     assert {"snakemake==9.27.1", "dvc==3.67.1"} <= set(extras["workflow"])
 

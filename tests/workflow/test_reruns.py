@@ -97,8 +97,8 @@ def test_unread_keys_changed(smoke_run, tmp_path):
     assert plan(smoke_run, tmp_path, edit) == []
 
 
-# The smoke run extended by the jobs it lacks: the dataset card, a trend study (over the
-# noise level the smoke study has) and a projections figure. So every rule has run here but
+# The smoke run extended by the jobs it lacks: the dataset card and a trend study (over the
+# noise level the smoke study has; the explorer page lists it). So every rule has run here but
 # weights_card (test_workflow.py) and the geometry rules (test_workflow_geometry.py), which
 # check their jobs' modules the same way.
 TREND = {
@@ -115,7 +115,7 @@ NEW_JOBS = {
     "study_distributions": 1,
     "study_trend": 1,
     "study_table_html": 1,
-    "study_projections": 1,
+    "explorer": 1,
 }
 
 
@@ -125,7 +125,6 @@ def extended_run(smoke_run, tmp_path_factory):
     shutil.copytree(smoke_run, work, symlinks=True)
     cfg = yaml.safe_load(SMOKE.read_text())
     cfg["studies"]["trend"] = TREND
-    cfg["studies"]["architectures"]["projections"] = True
     config = work.parent / "extended.yaml"
     config.write_text(yaml.safe_dump(cfg))
     targets = ["all", "results/data/dataset.json"]

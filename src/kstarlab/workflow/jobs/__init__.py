@@ -21,7 +21,8 @@ its own family (`kstarlab.workflow.codesets`):
 - `embeddings`: Table XXI's table and figure;
 - `pruned_models`: a pruning study's pruned models;
 - `pruning_analyses`: its benchmarks and each model's geometry on them;
-- `pruning_summaries`: its tables and figures.
+- `pruning_summaries`: its tables and figures;
+- `explorer_page`: the run's interactive explorer page.
 
 Every function takes explicit paths and settings, writes its outputs atomically, and
 logs to the job's log file when run under `job_log`. ``from kstarlab.workflow import jobs;
@@ -70,6 +71,7 @@ _LAZY = {
     "prune": "kstarlab.workflow.jobs.pruned_models",
     "pruning_analysis": "kstarlab.workflow.jobs.pruning_analyses",
     "pruning_summary": "kstarlab.workflow.jobs.pruning_summaries",
+    "explorer": "kstarlab.workflow.jobs.explorer_page",
 }
 
 __all__ = sorted(_LAZY)

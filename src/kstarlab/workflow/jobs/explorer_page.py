@@ -1,0 +1,21 @@
+"""The run's interactive explorer page (rule explorer)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def explorer(settings: Mapping[str, Any], pruning: Mapping[str, Sequence[str]], out: str) -> None:
+    """`kstarlab.explorer.write_explorer` over the planned k* studies (``settings["studies"]``)
+    and the pruning studies' analysis files (``pruning``: study -> files), into ``out``."""
+    from kstarlab.explorer import MAX_POINTS, write_explorer
+
+    write_explorer(
+        settings["results"],
+        out,
+        studies=settings["studies"],
+        pruning={name: list(files) for name, files in pruning.items()},
+        limit=settings["max_points"] or MAX_POINTS,
+        seed=settings["seed"],
+    )
