@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from system import ensure_debian_package
 
 from kstarlab import paths
 from kstarlab.explorer import read_page_data
 from kstarlab.explorer.browser import VIEWS, open_explorer, screenshot_views
 from kstarlab.pruning.analysis_files import read_analysis
+from system import ensure_debian_package
 
 ENTITIES = ["dense", "finetune-0.8", "mpt-0.8"]  # config/smoke.yaml's pruning study mlp
 
