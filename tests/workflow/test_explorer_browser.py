@@ -27,6 +27,7 @@ def page(smoke_run):
 def point_on(session, plot_id, trace_test, index_test):
     """The page coordinates of a drawn point: the first trace for which ``trace_test``
     (JS, on the trace) holds, its point for which ``index_test`` (JS, on the customdata)."""
+    session.page.locator(f"#{plot_id}").scroll_into_view_if_needed()
     box = session.page.locator(f"#{plot_id}").bounding_box()
     xy = session.page.evaluate(
         f"""() => {{
@@ -78,7 +79,7 @@ def test_fragment_selects_the_model_and_sample(page):
         assert "sample 17" in detail.inner_text()
         # every model's prediction on the clean image and under each benchmark
         assert detail.locator("tr").count() == 1 + len(ENTITIES)
-        assert "finetune-0.8" in session.page.locator("#geo-a .gtitle").inner_text()
+        assert "finetune-0.8" in session.page.locator("#geo-a .gtitle").text_content()
         assert session.page.locator("#kstar-list .pairitem").count() >= 1
         assert session.errors == []
     # a pruning study's name selects its dense model
@@ -102,8 +103,8 @@ def test_click_on_the_map_changes_geometry_and_samples(page):
             " document.getElementById('samples-plot').data[0].y]"
         )
         assert after[0] != before[0] and after[1] != before[1]
-        assert "mpt-0.8" in p.locator("#geo-a .gtitle").inner_text()
-        assert "mpt-0.8" in p.locator("#samples-plot .gtitle").inner_text()
+        assert "mpt-0.8" in p.locator("#geo-a .gtitle").text_content()
+        assert "mpt-0.8" in p.locator("#samples-plot .gtitle").text_content()
         assert p.locator("#detail").get_attribute("data-model") == "mpt-0.8"
         assert "model=mpt-0.8" in p.evaluate("location.hash")
         # shift-click: a second model, drawn beside the first
@@ -112,7 +113,7 @@ def test_click_on_the_map_changes_geometry_and_samples(page):
         p.mouse.click(x, y)
         p.keyboard.up("Shift")
         p.wait_for_function("() => window.kstarExplorer.state.model2 === 'finetune-0.8'")
-        assert "finetune-0.8" in p.locator("#geo-b .gtitle").inner_text()
+        assert "finetune-0.8" in p.locator("#geo-b .gtitle").text_content()
         assert "model2=finetune-0.8" in p.evaluate("location.hash")
         assert session.errors == []
 
@@ -120,6 +121,7 @@ def test_click_on_the_map_changes_geometry_and_samples(page):
 def test_benchmark_cell_and_k_star_class_clicks(page):
     with open_explorer(page) as session:
         p = session.page
+        p.locator("#bench-plot").scroll_into_view_if_needed()
         box = p.locator("#bench-plot").bounding_box()
         xy = p.evaluate(
             """() => { const fl = document.getElementById('bench-plot')._fullLayout;

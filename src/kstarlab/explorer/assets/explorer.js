@@ -231,6 +231,10 @@
     const c = cellOf(state.cell);
     if (!c) { empty("kstar-plot", "No k* results."); $("kstar-stats").innerHTML = ""; $("kstar-list").innerHTML = ""; return; }
     $("cell").value = state.study + "|" + c.key;
+    // the table first: the plot takes the width the table leaves
+    let rows = "<tr><th>class</th><th>n</th><th>μ</th><th>σ</th><th>γ</th><th>pattern</th></tr>";
+    c.classes.forEach((r) => { rows += '<tr data-class="' + r.class + '" class="' + (r.class === state.cls ? "current" : "") + '"><td>' + esc(className(r.class)) + "</td><td>" + r.n + "</td><td>" + fmt(r.mean) + "</td><td>" + fmt(r.std) + "</td><td>" + fmt(r.skew, 2) + '</td><td class="pattern-' + esc(r.pattern) + '">' + esc(r.pattern) + "</td></tr>"; });
+    $("kstar-stats").innerHTML = rows;
     const many = c.classes.length > 40;
     let traces;
     if (many) {
@@ -244,9 +248,6 @@
       });
     }
     plot("kstar-plot", traces, { title: { text: c.key + " (" + c.n_samples + " samples" + (c.samples.length < c.n_samples ? ", " + c.samples.length + " drawn" : "") + ")", font: { size: 12 } }, xaxis: many ? { title: { text: "γ (skew)" } } : { title: { text: "class" }, type: "category" }, yaxis: { title: { text: many ? "μ (mean k*)" : "k*" }, range: many ? null : [0, 1.02] } });
-    let rows = "<tr><th>class</th><th>n</th><th>μ</th><th>σ</th><th>γ</th><th>pattern</th></tr>";
-    c.classes.forEach((r) => { rows += '<tr data-class="' + r.class + '" class="' + (r.class === state.cls ? "current" : "") + '"><td>' + esc(className(r.class)) + "</td><td>" + r.n + "</td><td>" + fmt(r.mean) + "</td><td>" + fmt(r.std) + "</td><td>" + fmt(r.skew, 2) + '</td><td class="pattern-' + esc(r.pattern) + '">' + esc(r.pattern) + "</td></tr>"; });
-    $("kstar-stats").innerHTML = rows;
     renderLowest(c);
   }
   function renderLowest(c) {
