@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from kstarlab import names, paths
-from kstarlab.explorer.data import under
 from kstarlab.io import write_csv
 from kstarlab.kstar.files import kstar_file
 from kstarlab.kstar.tables import SUMMARY_COLUMNS
@@ -63,12 +62,12 @@ def write_kstar(
     class_names = [f"class{c}" for c in range(n_classes)]
     frames = []
     for model, layer, transform, metric in cells:
-        latents = under(root, paths.latents(model, transform))
+        latents = paths.rebase(paths.latents(model, transform), root)
         if not latents.is_file():
             X, y = _clusters(n, n_classes, 10, rng)
             write_latents(latents, X, y, class_names, dataset)
-        samples = under(root, paths.kstar_cell(model, layer, transform, metric))
-        classes = under(root, paths.kstar_cell(model, layer, transform, metric, "classes"))
+        samples = paths.rebase(paths.kstar_cell(model, layer, transform, metric), root)
+        classes = paths.rebase(paths.kstar_cell(model, layer, transform, metric, "classes"), root)
         samples.parent.mkdir(parents=True, exist_ok=True)
         tables = kstar_file(
             latents,
@@ -89,7 +88,7 @@ def write_kstar(
             if column not in frame:
                 frame[column] = np.nan
         frames.append(frame[SUMMARY_COLUMNS])
-    summary = under(root, paths.KSTAR_SUMMARY)
+    summary = paths.rebase(paths.KSTAR_SUMMARY, root)
     write_csv(pd.concat(frames, ignore_index=True), summary, index=False, float_format="%.17g")
 
 
@@ -115,7 +114,7 @@ def write_pruning(
 
     rng = np.random.default_rng(seed)
     y = (np.arange(n) % n_classes).astype(np.int64)
-    folder = under(root, paths.PRUNING) / STUDY
+    folder = paths.rebase(paths.PRUNING, root) / STUDY
     (folder / "analysis").mkdir(parents=True, exist_ok=True)
     base = {"angle": rng.uniform(20, 70, n), "length": rng.gamma(8.0, 2.0, n)}
     entities = [("dense", paths.DENSE, 0.0)]
@@ -145,7 +144,7 @@ def write_pruning(
             "train_seconds": 0.0,
             "benchmarks": list(benchmarks),
         }
-        file = under(root, paths.pruning_analysis(STUDY, entity))
+        file = paths.rebase(paths.pruning_analysis(STUDY, entity), root)
         write_analysis(file, meta, y, feats)
         files.append(file)
     study = load_study(files)
@@ -160,7 +159,7 @@ def write_pruning(
         neighbours[names_[j]].append(names_[i])
     table["tree_neighbours"] = [" ".join(sorted(neighbours[k])) for k in table.index]
     write_csv(table, folder / paths.PRUNING_TABLES["embedding"], float_format="%.17g")
-    with h5py.File(under(root, paths.pruning_benchmarks(STUDY)), "w") as h5:
+    with h5py.File(paths.rebase(paths.pruning_benchmarks(STUDY), root), "w") as h5:
         h5.attrs["benchmarks"] = json.dumps(list(benchmarks))
         h5.create_dataset("labels", data=y)
         for b, bench in enumerate(["clean", *benchmarks]):

@@ -22,7 +22,7 @@ from kstarlab import paths
 from kstarlab.cli import main
 from kstarlab.errors import InputError
 from kstarlab.explorer import collect_explorer, read_page_data, write_explorer
-from kstarlab.explorer.data import stratified_sample, under
+from kstarlab.explorer.data import stratified_sample
 from kstarlab.explorer.images import image_sheet
 from kstarlab.explorer.limits import lowest_shown
 from kstarlab.pruning.analysis_files import read_analysis
@@ -121,7 +121,7 @@ def test_pruning_payload_equals_the_analysis_files(results, payload):
 def test_pruning_map_equals_the_embedding_file(results, payload):
     (study,) = payload["pruning"]
     table = pd.read_csv(
-        under(results, paths.pruning_summary("synthetic")["embedding"]), index_col=0
+        paths.rebase(paths.pruning_summary("synthetic")["embedding"], results), index_col=0
     )
     names = [e["name"] for e in study["entities"]]
     assert names[0] == "dense" and names[-len(BENCHMARKS) :] == [f"dense:{b}" for b in BENCHMARKS]
@@ -160,9 +160,9 @@ def test_kstar_payload_equals_the_cell_tables(results, payload):
     assert list(cells) == ["/".join(c) for c in CELLS]
     for cell in CELLS:
         shown = cells["/".join(cell)]
-        samples = pd.read_csv(under(results, paths.kstar_cell(*cell)))
+        samples = pd.read_csv(paths.rebase(paths.kstar_cell(*cell), results))
         classes = pd.read_csv(
-            under(results, paths.kstar_cell(*cell, "classes")), dtype={"class": str}
+            paths.rebase(paths.kstar_cell(*cell, "classes"), results), dtype={"class": str}
         )
         assert shown["kstar"] == samples["kstar"].tolist()
         assert shown["samples"] == samples["index"].tolist()

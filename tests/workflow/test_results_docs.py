@@ -20,6 +20,9 @@ def block(name: str, body: str = "stale\n") -> str:
 
 
 def test_blocks_are_rebuilt_from_the_smoke_run(smoke_run, tmp_path):
+    from system import ensure_debian_package
+
+    ensure_debian_package("chromium", "chromium")  # the explorer's screenshots
     results = smoke_run / "results"
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -45,6 +48,9 @@ def test_blocks_are_rebuilt_from_the_smoke_run(smoke_run, tmp_path):
     # the figure is copied under its docs name
     copied = repo / "docs/img/kstar-architectures.png"
     assert copied.read_bytes() == (results / "figures/architectures/distributions.png").read_bytes()
+    # each view of the explorer page, screenshot in headless Chromium
+    for view in ("map", "geometry", "benchmarks", "samples", "kstar", "projections"):
+        assert (repo / f"docs/img/explorer-{view}.png").stat().st_size > 5_000, view
     # a second pass changes nothing
     assert repo / "README.md" not in update_docs(results, repo)
 

@@ -12,7 +12,7 @@ Sources (all under the results folder, named by `kstarlab.paths`):
 Views of many samples get a class-stratified, seeded sample of at most `MAX_POINTS`
 samples (the page says so); per-class statistics and the lowest-k* lists are always
 computed on every sample. Values are copied from the files unrounded, so the page's data
-equal the results files (tests/unit/test_explorer_data.py).
+equal the results files (tests/unit/test_explorer.py).
 """
 
 from __future__ import annotations
@@ -35,11 +35,6 @@ from kstarlab.explorer.limits import MAX_POINTS, lowest_shown
 
 #: Geometry features of an analysis file, as the page names them.
 FEATURES = ("angle", "length", "margin")
-
-
-def under(results: Path, path: str) -> Path:
-    """A workflow path (``results/...``, `kstarlab.paths`) inside the folder ``results``."""
-    return results / Path(path).relative_to(paths.RESULTS)
 
 
 def stratified_sample(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
@@ -92,7 +87,7 @@ def pruning_study(
     from kstarlab.pruning.analysis_files import CLEAN
     from kstarlab.pruning.comparison import load_study, models_table
 
-    folder = under(results, paths.PRUNING) / name
+    folder = paths.rebase(paths.PRUNING, results) / name
     if analyses is None:
         analyses = sorted((folder / "analysis").glob("*.h5"))
     if not analyses:
@@ -181,7 +176,7 @@ def pruning_study(
         "similarity": similarity,
         "images": None,
     }
-    bench_file = under(results, paths.pruning_benchmarks(name))
+    bench_file = paths.rebase(paths.pruning_benchmarks(name), results)
     if images and bench_file.is_file():
         with h5py.File(bench_file, "r") as h5:
             out["images"] = {
@@ -208,7 +203,7 @@ def kstar_cell(
     """One k* cell: per-class statistics, a sample of values for the distributions, the
     lowest-k* samples of each class with their nearest other-class sample; the cell's image
     source (its latents file's dataset) and the dataset indices whose images it shows."""
-    samples_file = under(results, paths.kstar_cell(*cell))
+    samples_file = paths.rebase(paths.kstar_cell(*cell), results)
     if not samples_file.is_file():
         raise InputError(f"k* cell {cell_key(cell)}: no per-sample table {samples_file}")
     table = pd.read_csv(samples_file)
@@ -242,7 +237,7 @@ def kstar_cell(
             f"{len(labels)} labels in {samples_file}"
         )
     source = None
-    latents_file = under(results, paths.latents(cell[0], cell[2]))
+    latents_file = paths.rebase(paths.latents(cell[0], cell[2]), results)
     if latents_file.is_file():
         with h5py.File(latents_file, "r") as h5:
             source = {
@@ -299,7 +294,7 @@ def _source_images(source: Mapping[str, Any], indices: Sequence[int]) -> dict[st
 
 def projections(results: Path, study: str, *, limit: int) -> list[dict[str, Any]] | None:
     """The 2-D projections of a study's cells (rule study_projections' coordinates)."""
-    file = under(results, paths.study_projection_coordinates(study))
+    file = paths.rebase(paths.study_projection_coordinates(study), results)
     if not file.is_file():
         return None
     table = pd.read_csv(file, keep_default_na=False)
@@ -323,7 +318,7 @@ def projections(results: Path, study: str, *, limit: int) -> list[dict[str, Any]
 
 
 def _class_names(results: Path, n_classes: int) -> list[str]:
-    for file in sorted(under(results, paths.LATENTS).glob("*/*.h5")):
+    for file in sorted(paths.rebase(paths.LATENTS, results).glob("*/*.h5")):
         with h5py.File(file, "r") as h5:
             names_ = h5.attrs.get("class_names")
             if names_ is not None and len(names_) >= n_classes:
@@ -334,7 +329,7 @@ def _class_names(results: Path, n_classes: int) -> list[str]:
 def cells_by_model(results: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """The k* cells of ``kstar/summary.csv`` grouped by model (a study per model): the
     grouping of a results folder whose workflow config is not at hand."""
-    file = under(Path(results), paths.KSTAR_SUMMARY)
+    file = paths.rebase(paths.KSTAR_SUMMARY, results)
     if not file.is_file():
         return {}
     summary = pd.read_csv(file, usecols=list(CELL_KEYS), dtype=str, keep_default_na=False)
@@ -370,7 +365,7 @@ def collect_explorer(
     notes: list[str] = []
 
     if pruning is None:
-        folder = under(root, paths.PRUNING)
+        folder = paths.rebase(paths.PRUNING, root)
         found = (
             sorted(p for p in folder.iterdir() if (p / "analysis").is_dir())
             if folder.is_dir()
@@ -388,7 +383,7 @@ def collect_explorer(
                 f"{len(p['samples']):,} of its {p['n_samples']:,} samples"
             )
 
-    summary_file = under(root, paths.KSTAR_SUMMARY)
+    summary_file = paths.rebase(paths.KSTAR_SUMMARY, root)
     cells: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
     sources: dict[str, tuple[dict[str, Any], set[int]]] = {}

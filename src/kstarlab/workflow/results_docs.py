@@ -208,6 +208,43 @@ def fill(text: str, results: Path, where: str = "document") -> str:
     return MARKER.sub(replace, text)
 
 
+def explorer_fragment(results: Path, study: str = PRUNING_STUDY) -> str:
+    """The selection the README's explorer screenshots show: the pruning study's lottery
+    winner beside its dense model, the sample most fragile to pruning and corruption, and
+    the class of the architectures study's first cell with the lowest mean k*."""
+    from kstarlab.pruning.comparison import lottery_winner
+
+    outputs = paths.pruning_summary(study)
+    if not paths.rebase(outputs["models"], results).is_file():
+        return ""  # a run without that study: the page's own default selection
+    winner, _ = lottery_winner(pd.read_csv(paths.rebase(outputs["models"], results)))
+    fragile = pd.read_csv(paths.rebase(outputs["fragile"], results))
+    parts = [f"model={winner}", f"model2={paths.DENSE}", f"sample={fragile['sample'].iloc[0]}"]
+    summary = pd.read_csv(paths.rebase(paths.KSTAR_SUMMARY, results), dtype={"class": str})
+    cell = summary[summary["model"] == study].iloc[0]
+    rows = summary[
+        (summary["model"] == cell["model"])
+        & (summary["layer"] == cell["layer"])
+        & (summary["transform"] == cell["transform"])
+        & (summary["metric"] == cell["metric"])
+    ].reset_index(drop=True)
+    key = "/".join(str(cell[k]) for k in ("model", "layer", "transform", "metric"))
+    parts += [f"cell={key}", f"class={int(rows['mean'].idxmin())}"]
+    return "#" + "&".join(parts)
+
+
+def explorer_screenshots(results: Path, repo: Path) -> list[Path]:
+    """docs/img/explorer-<view>.png: each view of the run's explorer page in headless
+    Chromium, at `explorer_fragment`'s selection (none when the run made no page)."""
+    from kstarlab.explorer.browser import screenshot_views
+
+    page = paths.rebase(paths.EXPLORER, results)
+    if not page.is_file():
+        print(f"note: {page} not in this run; docs/img/explorer-*.png kept", file=sys.stderr)
+        return []
+    return screenshot_views(page, repo / "docs" / "img", fragment=explorer_fragment(results))
+
+
 def update_docs(
     results: str | Path, repo: str | Path = ".", documents: Iterable[str] = DOCUMENTS
 ) -> list[Path]:
@@ -239,7 +276,7 @@ def update_docs(
             written.append(dest)
         else:
             print(f"note: {source} not in this run; docs/img/{target} kept", file=sys.stderr)
-    return written
+    return written + explorer_screenshots(results, repo)
 
 
 def main(argv: list[str] | None = None) -> int:
