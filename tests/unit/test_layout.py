@@ -25,8 +25,9 @@ BASE = (
 SCIENCE = ("kstar", "latents", "models", "perturb", "geometry", "pruning")
 LAYERS = {  # a layer -> the layers it may import (besides itself and the base)
     "science": set(),
-    "workflow": {"science"},
-    "cli": {"science", "workflow"},
+    "explorer": {"science"},  # the interactive page over the science's results
+    "workflow": {"science", "explorer"},
+    "cli": {"science", "workflow", "explorer"},
 }
 
 
@@ -36,7 +37,7 @@ def layer_of(module: str) -> str:
     top = module.split(".")[1]
     if top in SCIENCE:
         return "science"
-    if top in ("workflow", "cli"):
+    if top in ("explorer", "workflow", "cli"):
         return top
     raise AssertionError(f"{module}: no layer (add it to a subpackage or to BASE)")
 
