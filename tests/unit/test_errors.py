@@ -49,6 +49,7 @@ Y_OK = np.array([0, 1, 2] * 4)
         (X_OK, Y_OK, {"block_size": 0}, r"block_size must be a positive integer"),
         (X_OK, Y_OK, {"block_size": 2.5}, r"block_size must be a positive integer"),
         (X_OK, Y_OK, {"device": "nonsense"}, r"invalid device"),
+        (X_OK, Y_OK, {"return_nearest": "yes"}, r"return_nearest must be True or False"),
     ],
 )
 def test_api_errors(X, y, kwargs, match):
