@@ -55,6 +55,29 @@ def nearest_other(D: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(other, D, np.inf).min(axis=1)
 
 
+def nearest_other_index(D: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The j with y_j != y_i minimising D[i, j], the lowest such j on ties, for every i."""
+    y = np.asarray(y)
+    nearest = np.empty(y.size, dtype=np.int64)
+    for i in range(y.size):
+        others = np.flatnonzero(y != y[i])
+        distances = D[i, others]
+        nearest[i] = others[distances == distances.min()][0]
+    return nearest
+
+
+def nearest_near_ties(
+    D: np.ndarray, y: np.ndarray, *, rtol: float, atol: float = 0.0
+) -> np.ndarray:
+    """Boolean mask of samples with a second other-class sample within rounding error of
+    d_o (``|D[i, j] - d_o(i)| <= rtol * d_o(i) + atol``, exact ties included): where the
+    engine's rounding may name another nearest sample than this oracle."""
+    y = np.asarray(y)
+    d_o = nearest_other(D, y)
+    close = (y[:, None] != y[None, :]) & (np.abs(D - d_o[:, None]) <= (rtol * d_o + atol)[:, None])
+    return close.sum(axis=1) > 1
+
+
 def _same_class_not_self(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     same = y[:, None] == y[None, :]

@@ -49,6 +49,7 @@ Y_OK = np.array([0, 1, 2] * 4)
         (X_OK, Y_OK, {"block_size": 0}, r"block_size must be a positive integer"),
         (X_OK, Y_OK, {"block_size": 2.5}, r"block_size must be a positive integer"),
         (X_OK, Y_OK, {"device": "nonsense"}, r"invalid device"),
+        (X_OK, Y_OK, {"return_nearest": "yes"}, r"return_nearest must be True or False"),
     ],
 )
 def test_api_errors(X, y, kwargs, match):
@@ -356,8 +357,10 @@ def test_cli_npz_writes_summary_and_per_sample_csv(tmp_path, capsys):
     for column in ("mean", "std", "skew", "accuracy", "skew_lo", "skew_hi"):
         np.testing.assert_allclose(table[column], expected[column], rtol=1e-12, err_msg=column)
     samples = pd.read_csv(per_sample)
-    assert list(samples.columns) == ["index", "label", "kstar", "correct"]
+    assert list(samples.columns) == ["index", "label", "kstar", "nearest", "correct"]
     np.testing.assert_array_equal(samples["index"], np.arange(45))
+    _, nearest = kstar_values(X, y, metric="cityblock", dtype="float64", return_nearest=True)
+    np.testing.assert_array_equal(samples["nearest"], nearest)
     np.testing.assert_array_equal(samples["label"], y)
     np.testing.assert_allclose(samples["kstar"], k, rtol=1e-15)
     np.testing.assert_array_equal(samples["correct"], predictions == y)

@@ -12,7 +12,7 @@ from kstarlab import InputError
 from kstarlab.cli import main
 from kstarlab.kstar.files import kstar_file
 from kstarlab.workflow import jobs
-from oracle import oracle_kstar
+from oracle import distance_matrix, nearest_other_index, oracle_kstar
 
 SETTINGS = {"metric": "cityblock", "dtype": "float64", "seed": 3, "bootstrap_resamples": 50}
 
@@ -61,8 +61,9 @@ def test_cli_and_job_write_the_same_bytes(latents, tmp_path, capsys):
 
 
 def test_the_files_read_back_exactly(latents, tmp_path):
-    """%.17g floats read back bit for bit, `correct` is 0/1, and the per-class table is
-    `kstar_summary`'s with the bootstrap drawn from the given seed."""
+    """%.17g floats read back bit for bit, `nearest` is the oracle's nearest other-class
+    sample (by `index`), `correct` is 0/1, and the per-class table is `kstar_summary`'s
+    with the bootstrap drawn from the given seed."""
     from kstarlab.kstar.summary import kstar_summary
 
     path, layer, X, y, predictions = latents
@@ -79,9 +80,16 @@ def test_the_files_read_back_exactly(latents, tmp_path):
     )
     k = oracle_kstar(X, y, "cityblock")
     read = pd.read_csv(samples)
-    assert list(read.columns) == ["index", "label", "kstar", "correct"]
+    assert list(read.columns) == ["index", "label", "kstar", "nearest", "correct"]
     np.testing.assert_array_equal(read["kstar"].to_numpy(), k)  # exact: float64 engine
     np.testing.assert_array_equal(read["label"], y)
+    np.testing.assert_array_equal(read["index"], np.arange(y.size))
+    nearest = nearest_other_index(distance_matrix(X, "cityblock"), y)
+    np.testing.assert_array_equal(read["nearest"], read["index"].to_numpy()[nearest])
+    assert read["nearest"].dtype == np.int64
+    by_index = read.set_index("index")
+    assert (by_index.loc[read["nearest"], "label"].to_numpy() != read["label"]).all()
+    pd.testing.assert_frame_equal(tables.samples, read, check_dtype=False)
     assert read["correct"].dtype == np.int64 and set(read["correct"]) <= {0, 1}
     np.testing.assert_array_equal(read["correct"], (predictions == y).astype(int))
     assert "True" not in samples.read_text() and "False" not in samples.read_text()
@@ -111,6 +119,7 @@ def test_both_files_or_neither(tmp_path):
     tables = kstar_file(tmp_path / "l.npz")  # no paths: nothing written
     assert list((tmp_path / "res").iterdir()) == [] and len(tables.samples) == 15
     assert "correct" not in tables.samples.columns
+    assert list(tables.samples.columns) == ["index", "label", "kstar", "nearest"]
 
 
 def test_predictions_of_another_shape_are_refused_by_both(tmp_path, capsys):

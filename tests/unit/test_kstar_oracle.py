@@ -18,7 +18,9 @@ from oracle import (
     class_sizes,
     distance_matrix,
     near_tie_samples,
+    nearest_near_ties,
     nearest_other,
+    nearest_other_index,
     notebook_kstar,
     rounding_tolerance,
     strict_counts,
@@ -60,6 +62,12 @@ def dataset(name: str) -> tuple[np.ndarray, np.ndarray, bool]:
         return np.round(X * 10), y, True
     if name == "digits":  # integer pixels 0..16: L1 and L-inf distances tie massively
         X, y = load_digits(return_X_y=True)
+        return X, y, True
+    if name == "lattice":  # few integer points, shared by classes: ties in every metric
+        rng = np.random.default_rng(5)
+        X = rng.integers(-3, 4, size=(300, 3)).astype(np.float64)
+        X[~X.any(axis=1), 0] = 1.0  # no zero row (cosine)
+        y = rng.integers(0, 4, size=300)
         return X, y, True
     raise KeyError(name)
 
@@ -318,3 +326,163 @@ def test_two_samples_and_singleton_classes():
     X = np.array([[0.0], [1.0], [2.0], [10.0]])
     y = np.array([0, 0, 1, 2])  # classes 1 and 2 hold one sample each: k* = 1/1
     np.testing.assert_array_equal(kstar_values(X, y, dtype="float64"), [1.0, 0.5, 1.0, 1.0])
+
+
+# --------------------------------------------------------------------------- nearest
+
+
+def _check_nearest(nearest, D, y, *, exact):
+    """``nearest`` is the oracle's nearest other-class sample (lowest index on ties); when
+    not ``exact``, samples with a near-tie among the other-class distances may name
+    another one, but it still lies at the oracle's d_o within that tolerance."""
+    d_o = nearest_other(D, y)
+    expected = nearest_other_index(D, y)
+    assert nearest.dtype == np.int64 and nearest.shape == y.shape
+    assert (y[nearest] != y).all()
+    near = np.zeros(y.size, dtype=bool) if exact else nearest_near_ties(D, y, rtol=1e-9, atol=1e-15)
+    mismatch = np.flatnonzero((nearest != expected) & ~near)
+    assert mismatch.size == 0, (
+        f"{mismatch.size} samples name another nearest sample than the oracle, e.g. "
+        f"{mismatch[:5]}: {nearest[mismatch[:5]]} vs {expected[mismatch[:5]]}"
+    )
+    found = D[np.arange(y.size), nearest]
+    if exact:
+        np.testing.assert_array_equal(found, d_o)
+    else:
+        np.testing.assert_allclose(found, d_o, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("block", [3, 7, None])
+@pytest.mark.parametrize("case", METRIC_CASES, ids=case_id)
+@pytest.mark.parametrize("name", ["random", "iris_x10", "digits", "lattice"])
+def test_nearest_equals_oracle(name, case, block):
+    """float64: the nearest other-class sample of every sample, lowest index on ties, over
+    several tiles; exact wherever float64 arithmetic is (integer data, not cosine or p=1.5)."""
+    metric, p = case
+    X, y, integer = dataset(name)
+    if name == "digits":
+        X, y = X[::6], y[::6]  # 300 samples: enough ties, a tolerable count of tiles
+    D = distance_matrix(X, metric, p)
+    k, nearest = kstar_values(
+        X, y, metric=metric, p=p, dtype="float64", block_size=block, return_nearest=True
+    )
+    exact = integer and case in EXACT_ON_INTEGERS
+    if exact and (name == "lattice" or metric in ("cityblock", "chebyshev")):
+        # the tie rule is really exercised: several other-class samples at d_o
+        tied = (y[:, None] != y[None, :]) & (nearest_other(D, y)[:, None] == D)
+        assert (tied.sum(axis=1) > 1).sum() > 10
+    _check_nearest(nearest, D, y, exact=exact)
+    if exact:
+        np.testing.assert_array_equal(k, strict_counts(D, y) / class_sizes(y))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cityblock", "chebyshev"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nearest_with_ties_does_not_depend_on_the_tiling(metric, dtype):
+    """Integer data with many exact ties (exact in float32 too): every tiling, from one
+    row per tile up, names the lowest-index nearest other-class sample."""
+    X, y, _ = dataset("digits")
+    X, y = X[::12], y[::12]  # 150 samples, 10 classes
+    D = distance_matrix(X, metric)
+    for b in (1, 3, 7, 64, None):
+        _, nearest = kstar_values(
+            X, y, metric=metric, dtype=dtype, block_size=b, return_nearest=True
+        )
+        np.testing.assert_array_equal(nearest, nearest_other_index(D, y), err_msg=f"b={b}")
+
+
+@pytest.mark.parametrize("case", METRIC_CASES, ids=case_id)
+def test_hand_made_nearest_ties(case):
+    """Tied other-class samples in the sample's own tile, in earlier and in later tiles
+    (block_size=2): the lowest index wins wherever the tie is found."""
+    metric, p = case
+    if metric == "cosine":
+        X = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 2.0], [1.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
+        y = np.array([1, 0, 0, 0, 0, 1])  # sample 3: rows 0 and 5 tie at 1 - 1/sqrt(2)
+    else:
+        X = np.array([[-1.0], [5.0], [1.0], [0.0], [-1.0], [1.0]])
+        y = np.array([1, 2, 1, 0, 1, 1])  # sample 3: rows 0, 2, 4, 5 tie at 1
+    D = distance_matrix(X, metric, p)
+    for b in (1, 2, 4, 6):
+        _, nearest = kstar_values(
+            X, y, metric=metric, p=p, dtype="float64", block_size=b, return_nearest=True
+        )
+        assert nearest[3] == 0, f"block_size={b}"
+        np.testing.assert_array_equal(nearest, nearest_other_index(D, y), err_msg=f"b={b}")
+
+
+def test_nearest_keeps_the_lower_index_in_any_tile_order():
+    """The merge of tile minima prefers the lower index on equal distances by itself, not
+    through the order in which the tiles come; torch's min(dim=...) names the first of
+    tied minima along rows and along columns."""
+    from kstarlab.kstar.engine import _keep_nearest
+
+    tiles = [([2.0, 1.0, 5.0], [40, 41, 42]), ([2.0, 1.0, 4.0], [10, 50, 60])]
+    for order in (tiles, tiles[::-1]):
+        best = torch.full((3,), np.inf, dtype=torch.float64)
+        held = torch.full((3,), 99, dtype=torch.int64)
+        for values, index in order:
+            values = torch.tensor(values, dtype=torch.float64)
+            _keep_nearest(best, held, values, torch.tensor(index))
+        np.testing.assert_array_equal(best, [2.0, 1.0, 4.0])
+        np.testing.assert_array_equal(held, [10, 41, 60])
+    tile = torch.tensor([[3.0, 1.0, 3.0, 1.0], [1.0, 1.0, 0.0, 1.0], [1.0, 2.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(tile.min(dim=1).indices, [1, 2, 2])
+    np.testing.assert_array_equal(tile.min(dim=0).indices, [1, 0, 1, 0])
+
+
+def test_nearest_when_distances_overflow():
+    """Distances beyond the dtype's range are inf: every other-class sample ties at d_o,
+    and the lowest-index one is named (never a masked same-class sample)."""
+    X = np.array([[-1e308, 0.0], [1e308, 0.0], [-1e308, 1.0], [1e308, 1.0]])
+    y = np.array([1, 0, 1, 0])
+    for metric in ("cityblock", "chebyshev"):
+        D = distance_matrix(X, metric)
+        assert np.isinf(nearest_other(D, y)).all()
+        for b in (1, 3, None):
+            _, nearest = kstar_values(
+                X, y, metric=metric, dtype="float64", block_size=b, return_nearest=True
+            )
+            np.testing.assert_array_equal(nearest, [1, 0, 1, 0])
+            np.testing.assert_array_equal(nearest, nearest_other_index(D, y))
+    X32 = np.array([[3e38, 3e38], [0.0, 0.0], [-3e38, -3e38], [3e38, 3e38]], dtype=np.float32)
+    _, nearest = kstar_values(
+        X32, [1, 1, 0, 1], metric="cityblock", block_size=1, return_nearest=True
+    )
+    np.testing.assert_array_equal(nearest, [2, 2, 0, 2])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", METRIC_CASES, ids=case_id)
+@pytest.mark.parametrize("normalize", [True, False])
+def test_return_nearest_changes_no_value(case, dtype, normalize):
+    """The values with ``return_nearest`` are those without it, bit for bit; without it
+    the result is one array, not a tuple."""
+    metric, p = case
+    X, y, _ = dataset("random")
+    kwargs = {"metric": metric, "p": p, "dtype": dtype, "normalize": normalize, "block_size": 50}
+    plain = kstar_values(X, y, **kwargs)
+    assert isinstance(plain, np.ndarray)
+    assert isinstance(kstar_values(X, y, return_nearest=False, **kwargs), np.ndarray)
+    both = kstar_values(X, y, return_nearest=True, **kwargs)
+    assert isinstance(both, tuple) and len(both) == 2
+    values, nearest = both
+    assert values.dtype == plain.dtype
+    np.testing.assert_array_equal(values, plain)
+    np.testing.assert_array_equal(kstar_values(X, y, return_nearest=False, **kwargs), plain)
+    assert (y[nearest] != y).all()
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "chebyshev", "cosine"])
+def test_nearest_from_numpy_torch_and_h5py_agree(tmp_path, metric):
+    X, y, _ = dataset("iris_x10")
+    path = tmp_path / "latents.h5"
+    with h5py.File(path, "w") as fh:
+        fh.create_dataset("X", data=X)
+    kwargs = {"metric": metric, "dtype": "float64", "block_size": 16, "return_nearest": True}
+    _, from_numpy = kstar_values(X, y, **kwargs)
+    _, from_torch = kstar_values(torch.from_numpy(X), torch.from_numpy(y), **kwargs)
+    with h5py.File(path, "r") as fh:
+        _, from_h5 = kstar_values(fh["X"], y, **kwargs)
+    np.testing.assert_array_equal(from_torch, from_numpy)
+    np.testing.assert_array_equal(from_h5, from_numpy)

@@ -19,6 +19,9 @@ from oracle import (
     class_sizes,
     distance_matrix,
     near_tie_samples,
+    nearest_near_ties,
+    nearest_other,
+    nearest_other_index,
     rounding_tolerance,
     strict_counts,
 )
@@ -177,3 +180,27 @@ def test_nearest_neighbour_of_another_class_gives_the_minimum(case, data):
     y = np.arange(n) % 2
     k = kstar_values(X, y, metric=metric, p=p, dtype="float64", normalize=False)
     np.testing.assert_array_equal(k, np.ones(n, dtype=np.int64))
+
+
+@pytest.mark.parametrize("case", METRIC_CASES, ids=case_id)
+@given(data=st.data())
+def test_nearest_equals_oracle_on_integer_data(case, data):
+    """The nearest other-class sample (lowest index on ties) is the oracle's, under any
+    tiling, and lies at d_o; exact but for cosine and p=1.5 (near-ties excluded there)."""
+    metric, p = case
+    X, y = data.draw(labelled_data(nonzero_rows=metric == "cosine"))
+    block = data.draw(BLOCK_SIZES)
+    k, nearest = kstar_values(
+        X, y, metric=metric, p=p, dtype="float64", block_size=block, return_nearest=True
+    )
+    np.testing.assert_array_equal(
+        k, kstar_values(X, y, metric=metric, p=p, dtype="float64", block_size=block)
+    )
+    D = distance_matrix(X, metric, p)
+    assert (y[nearest] != y).all()
+    if metric == "cosine" or p == 1.5:  # not exact arithmetic: ties may be near-ties
+        keep = ~nearest_near_ties(D, y, rtol=1e-9, atol=1e-15)
+    else:
+        keep = np.ones(y.size, dtype=bool)
+        np.testing.assert_array_equal(D[np.arange(y.size), nearest], nearest_other(D, y))
+    np.testing.assert_array_equal(nearest[keep], nearest_other_index(D, y)[keep])

@@ -19,7 +19,11 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     add_bootstrap_options(cmd)
     cmd.add_argument("--layer", help="layer inside an .h5 latents file")
     cmd.add_argument("--out", metavar="OUT.csv", help="write the per-class table here")
-    cmd.add_argument("--per-sample", metavar="OUT.csv", help="write every sample's k* value here")
+    cmd.add_argument(
+        "--per-sample",
+        metavar="OUT.csv",
+        help="write every sample's k* value and nearest other-class sample here",
+    )
     cmd.set_defaults(func=run)
 
 

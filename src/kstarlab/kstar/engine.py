@@ -14,9 +14,9 @@ a same-class sample at exactly d_o(i) does not count.
 
 Algorithm. The N x N matrix is never built. Pass 1 walks the upper triangle of square tiles
 (the distance is symmetric, so each tile serves its rows and its columns) and keeps the
-running minimum distance to another class. Pass 2 visits only same-class tiles, class by
-class, and counts the distances below d_o. Pass 2 costs about 2/C of pass 1 for C
-balanced classes.
+running minimum distance to another class (and, when asked, where it lies: the nearest
+other-class sample). Pass 2 visits only same-class tiles, class by class, and counts the
+distances below d_o. Pass 2 costs about 2/C of pass 1 for C balanced classes.
 
 Memory. The tiles take O(block_size^2) with block_size <= N, plus O(N) for the running
 minima and counts. An in-memory input (numpy or torch) is also converted once to the
@@ -57,7 +57,8 @@ def kstar_values(
     block_size: int | None = None,
     device: str = "cpu",
     progress: bool = False,
-) -> np.ndarray:
+    return_nearest: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """k* of every sample of ``X`` with respect to the labels ``y``.
 
     Parameters
@@ -77,11 +78,22 @@ def kstar_values(
     block_size : rows per tile; chosen from available memory when None.
     device : torch device string, e.g. "cpu" or "cuda:0". TF32 is disabled on GPU.
     progress : show a tqdm progress bar.
+    return_nearest : also return each sample's nearest sample of another class, found in
+        pass 1 from the same tiles (no extra distances): the sample that bounds its k*,
+        so that an explorer can show each low-k* sample beside it.
 
     Returns
     -------
     numpy array of shape (N,): float64 in [1/n_c, 1] if ``normalize`` else int64 >= 1.
+    With ``return_nearest``, the tuple ``(values, nearest)``: ``nearest[i]`` (int64, a row
+    of ``X``) is the j with ``y[j] != y[i]`` minimising d(i, j), the lowest such j on ties.
+    It comes from the same distance tiles as d_o, so d(i, nearest[i]) is d_o(i) as the
+    engine computed it: exact with float64 (as above), subject to the same near-ties with
+    float32. Should the distances overflow to infinity (entries near the dtype's largest
+    value), every other-class sample ties at d_o = inf and the lowest-index one is taken.
     """
+    if not isinstance(return_nearest, (bool, np.bool_)):
+        raise InputError(f"return_nearest must be True or False, got {return_nearest!r}")
     torch_dtype = _check_dtype(dtype)
     dev = resolve_device(device)
     metric, p = _check_metric(metric, p)
@@ -103,12 +115,15 @@ def kstar_values(
     ):
         aux = _row_statistics(source, block, metric)
         y_dev = torch.from_numpy(codes.astype(np.int64)).to(dev)
-        d_other = _nearest_other_class(source, y_dev, aux, block, metric, p, bar)
+        d_other, nearest = _nearest_other_class(
+            source, y_dev, aux, block, metric, p, bar, track_index=bool(return_nearest)
+        )
         closer = _count_closer_same_class(source, codes, d_other, aux, block, metric, p, bar)
     k = closer.cpu().numpy().astype(np.int64) + 1
-    if not normalize:
-        return k
-    return k / counts[codes].astype(np.float64)
+    values = k / counts[codes].astype(np.float64) if normalize else k
+    if nearest is None:
+        return values
+    return values, nearest.cpu().numpy().astype(np.int64)
 
 
 # --------------------------------------------------------------------------- validation
@@ -324,9 +339,22 @@ def _nearest_other_class(
     metric: str,
     p: float | None,
     bar: tqdm,
-) -> torch.Tensor:
-    """d_o for every row: its smallest distance to a sample of another class (pass 1)."""
+    *,
+    track_index: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """d_o for every row: its smallest distance to a sample of another class (pass 1);
+    with ``track_index`` also the row where it lies (lowest index on ties), else None.
+
+    Tiles come in row-block order, each serving its rows (row minima) and, off the
+    diagonal, its columns (column minima). A row r thus sees its candidates in increasing
+    index order, but the lowest-index rule does not rely on it: `_keep_nearest` prefers the
+    lower index explicitly on equal distances, and torch's min(dim=...) returns the first
+    index of a tied minimum (ATen's LessOrNan, CPU and CUDA alike).
+    """
     d_other = torch.full((source.n,), math.inf, dtype=source.dtype, device=source.device)
+    nearest = None
+    if track_index:  # n: "none yet", above every real index
+        nearest = torch.full((source.n,), source.n, dtype=torch.int64, device=source.device)
     ranges = list(source.blocks(block))
     for bi, (i0, i1) in enumerate(ranges):
         rows_i = source.rows(i0, i1)
@@ -336,11 +364,43 @@ def _nearest_other_class(
             aux_j = None if aux is None else aux[j0:j1]
             tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p)
             tile.masked_fill_(y[i0:i1, None] == y[None, j0:j1], math.inf)
-            torch.minimum(d_other[i0:i1], tile.amin(dim=1), out=d_other[i0:i1])
-            if j0 != i0:
-                torch.minimum(d_other[j0:j1], tile.amin(dim=0), out=d_other[j0:j1])
+            if nearest is None:
+                torch.minimum(d_other[i0:i1], tile.amin(dim=1), out=d_other[i0:i1])
+                if j0 != i0:
+                    torch.minimum(d_other[j0:j1], tile.amin(dim=0), out=d_other[j0:j1])
+            else:
+                values, where = tile.min(dim=1)
+                _keep_nearest(d_other[i0:i1], nearest[i0:i1], values, where + j0)
+                if j0 != i0:
+                    values, where = tile.min(dim=0)
+                    _keep_nearest(d_other[j0:j1], nearest[j0:j1], values, where + i0)
             bar.update()
-    return d_other
+    if nearest is not None:
+        _nearest_when_unbounded(d_other, nearest, y)
+    return d_other, nearest
+
+
+def _keep_nearest(
+    best: torch.Tensor, held: torch.Tensor, values: torch.Tensor, index: torch.Tensor
+) -> None:
+    """Merge one tile's per-row minima ``values`` at rows ``index`` into the running
+    minima ``best`` and their rows ``held`` (views, updated in place): the smaller distance
+    wins, and on equal distances the lower index, whatever order the tiles come in."""
+    take = (values < best) | ((values == best) & (index < held))
+    held.copy_(torch.where(take, index, held))
+    torch.minimum(best, values, out=best)  # as the plain path does: the same d_o
+
+
+def _nearest_when_unbounded(d_other: torch.Tensor, nearest: torch.Tensor, y: torch.Tensor) -> None:
+    """Rows whose d_o is not finite (distances overflowed): every other-class sample is
+    at d_o, and a same-class sample masked to inf may have won a tile's argmin, so take the
+    lowest index of another class outright."""
+    unbounded = ~(d_other < math.inf)
+    if not bool(unbounded.any()):
+        return
+    first_other = torch.nonzero(y != y[0])[0, 0]  # exists: there are >= 2 classes
+    zero = torch.zeros_like(first_other)
+    nearest[unbounded] = torch.where(y[unbounded] != y[0], zero, first_other)
 
 
 def _count_closer_same_class(

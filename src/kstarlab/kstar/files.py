@@ -1,10 +1,13 @@
 """k* of one latent-space file, written as two CSV files: what ``kstarlab kstar`` and the
 workflow's k* job both run, so that the two write the same bytes.
 
-The per-sample table has columns ``index, label, kstar`` and, when the file holds
-predictions, ``correct`` (0/1); the per-class table is `kstar_summary`'s, with the
-bootstrap interval of each class's γ. Floats are written with ``%.17g`` (they read back
-exactly), and both files are published together or not at all (`kstarlab.io.write_csvs`).
+The per-sample table has columns ``index, label, kstar, nearest`` and, when the file holds
+predictions, ``correct`` (0/1). ``index`` is the sample's row in the latents file and
+``nearest`` the ``index`` of its nearest sample of another class (the one at d_o, lowest
+index on ties: `kstar_values` with ``return_nearest``). The per-class table is
+`kstar_summary`'s, with the bootstrap interval of each class's γ. Floats are written with
+``%.17g`` (they read back exactly), and both files are published together or not at all
+(`kstarlab.io.write_csvs`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ FLOAT_FORMAT = "%.17g"  # the shortest format that round-trips every float64
 class KstarTables:
     """The k* values of one latent space and its per-class summary."""
 
-    samples: pd.DataFrame  # index, label, kstar [, correct]
+    samples: pd.DataFrame  # index, label, kstar, nearest [, correct]
     summary: pd.DataFrame  # one row per class (`kstar_summary`)
     layer: str | None  # the layer read from an HDF5 latents file, None for plain arrays
 
@@ -55,7 +58,7 @@ def kstar_file(
     `kstar_values`; ``resamples`` and ``seed`` to `kstar_summary` (its bootstrap).
     """
     with open_latents(path, layer=layer) as data:
-        k = kstar_values(
+        k, nearest = kstar_values(
             data.X,
             data.y,
             metric=metric,
@@ -64,6 +67,7 @@ def kstar_file(
             block_size=block_size,
             device=device,
             progress=progress,
+            return_nearest=True,
         )
         y = np.asarray(data.y)
         correct = None
@@ -78,7 +82,8 @@ def kstar_file(
             k, y, class_names=data.class_names, accuracy=correct, resamples=resamples, seed=seed
         )
         found_layer = data.layer
-    samples = pd.DataFrame({"index": np.arange(y.size), "label": y, "kstar": k})
+    index = np.arange(y.size)  # the row in the latents file
+    samples = pd.DataFrame({"index": index, "label": y, "kstar": k, "nearest": index[nearest]})
     if correct is not None:
         samples["correct"] = correct.astype(np.int8)
     tables = KstarTables(samples=samples, summary=summary, layer=found_layer)
