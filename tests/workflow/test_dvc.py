@@ -34,7 +34,7 @@ STAGE_OUTS = {
     "analysis": ["results/kstar", "results/geometry"],
     "embeddings": ["results/embeddings"],
     "pruning": ["results/pruning"],
-    "report": ["results/tables", "results/figures", "results/report.html"],
+    "report": ["results/tables", "results/figures", "results/report.html", "results/explorer.html"],
 }
 # Which DVC stage runs the rules of each rule file (common.smk and dvc.smk: every stage).
 RULE_FILES = {
@@ -47,6 +47,7 @@ RULE_FILES = {
     "pruning.smk": "pruning",
     "tables.smk": "report",
     "report.smk": "report",
+    "explorer.smk": "report",
 }
 EVERY_STAGE = ("common.smk", "dvc.smk")
 GIT_ENV = {
@@ -359,7 +360,7 @@ def test_changed_noise_level_reruns_only_what_it_affects(sandbox, pulled):
     assert jobs == {
         "latents": Counter(extract=1),
         "analysis": Counter(kstar=4, kstar_summary=1),  # 2 layers x 2 metrics
-        "report": Counter(study_tables=1, study_distributions=1, study_table_html=1),
+        "report": Counter(study_tables=1, study_distributions=1, study_table_html=1, explorer=1),
     }, jobs
     extracted = [o for r, o in planned_jobs(log) if r == "extract"]
     assert extracted == ["results/latents/mlp/noise-0.15.h5"]

@@ -153,6 +153,7 @@ FAMILIES = {
     "pruned record": paths.checkpoint_record(paths.pruned_checkpoint("{s}", "{e}")),
     "pruning analysis": paths.pruning_analysis("{s}", "{e}"),
     **{f"pruning {key}": path for key, path in paths.pruning_summary("{s}").items()},
+    "explorer": paths.EXPLORER,
 }
 
 
@@ -201,6 +202,7 @@ def test_dvc_versions_every_output_once(planned):
     outs = _dvc_outs()
     folders = [paths.DATA, paths.MODELS, paths.LATENTS, paths.KSTAR, paths.GEOMETRY]
     folders += [paths.EMBEDDINGS, paths.PRUNING, paths.TABLES, paths.FIGURES, paths.REPORT]
+    folders += [paths.EXPLORER]
     assert sorted(outs) == sorted(folders)
     for output, rule, _ in planned:
         under = [out for out in outs if output == out or output.startswith(out + "/")]

@@ -340,7 +340,7 @@ def explorer_params(wildcards):
     section = config["explorer"]
     return canonical(
         {
-            "results": paths.RESULTS,
+            "folder": paths.RESULTS,
             "studies": {
                 name: {
                     "cells": [list(cell) for cell in study.grid()],

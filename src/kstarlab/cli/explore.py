@@ -30,10 +30,10 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         description="Linked views of a results folder: the pruning studies' model map, "
         "geometry, benchmark similarity and samples, the k* cells and the projections, in one "
         "self-contained HTML file that opens from disk. k* cells are grouped by model (the "
-        "workflow's own page, results/explorer.html, groups them by study).",
+        "workflow's own page groups them by study).",
     )
     cmd.add_argument(
-        "results", metavar="RESULTS_DIR", help="a results folder (make run's results/)"
+        "results", metavar="RESULTS_DIR", help="a results folder (what make run writes)"
     )
     cmd.add_argument("--out", required=True, metavar="FILE", help="the HTML file to write")
     cmd.add_argument(

@@ -12,7 +12,7 @@ def explorer(settings: Mapping[str, Any], pruning: Mapping[str, Sequence[str]], 
     from kstarlab.explorer import MAX_POINTS, write_explorer
 
     write_explorer(
-        settings["results"],
+        settings["folder"],
         out,
         studies=settings["studies"],
         pruning={name: list(files) for name, files in pruning.items()},
