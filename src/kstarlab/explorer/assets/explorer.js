@@ -336,7 +336,9 @@
     $("proj-colour").addEventListener("change", () => renderProjections());
     window.addEventListener("hashchange", () => { readHash(); defaults(); render(); });
     const notes = $("notes");
-    DATA.notes.forEach((n) => { const li = document.createElement("li"); li.textContent = n; notes.appendChild(li); });
+    const gl = DATA.pruning.some((p) => p.samples.length > GL_ABOVE) || DATA.kstar.studies.some((s) => (s.projections || []).some((q) => q.samples.length > GL_ABOVE));
+    const all = DATA.notes.concat(gl ? ["views of more than " + GL_ABOVE.toLocaleString("en") + " points are drawn with WebGL"] : []);
+    all.forEach((n) => { const li = document.createElement("li"); li.textContent = n; notes.appendChild(li); });
   }
 
   readHash();
