@@ -3,7 +3,27 @@
  * &study=..&cell=..&class=..; every change re-renders the views and rewrites the fragment. */
 (function () {
   "use strict";
-  const DATA = JSON.parse(document.getElementById("explorer-data").textContent);
+  // ---- packed number lists (page.py `pack`): {"$packed": dtype, "data": base64 little-endian}
+  const PACKED = { f8: [8, "getFloat64"], u1: [1, "getUint8"], i1: [1, "getInt8"], u2: [2, "getUint16"], i2: [2, "getInt16"], u4: [4, "getUint32"], i4: [4, "getInt32"] };
+  function unpackNumbers(p) {
+    const text = atob(p.data);
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    const view = new DataView(bytes.buffer);
+    const [size, get] = PACKED[p.$packed];
+    const out = new Array(bytes.length / size);
+    for (let i = 0; i < out.length; i++) { const x = view[get](i * size, true); out[i] = x === x ? x : null; }
+    return out;
+  }
+  function unpack(v) {
+    if (Array.isArray(v)) return v.map(unpack);
+    if (v === null || typeof v !== "object") return v;
+    if (typeof v.$packed === "string") return unpackNumbers(v);
+    for (const k of Object.keys(v)) v[k] = unpack(v[k]);
+    return v;
+  }
+  // ---- end of packed number lists
+  const DATA = unpack(JSON.parse(document.getElementById("explorer-data").textContent));
   const GL_ABOVE = 2000; // more points than this: WebGL traces
   const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
   const APPROACH_COLOURS = { dense: "#000000", oneshot: "#7f7f7f", finetune: "#1f77b4", gradual: "#2ca02c", lottery: "#d62728", snip: "#9467bd", random: "#8c564b", mpt: "#e377c2", benchmark: "#bbbbbb" };
