@@ -343,6 +343,11 @@ def config_studies(config: Path) -> dict[str, Any]:
 
 
 def json_size(value: Any) -> int:
+    """Bytes of ``value`` as the page embeds it (packed number lists, where the page packs)."""
+    from kstarlab.explorer import page
+
+    if hasattr(page, "pack"):
+        value = page.pack(value)
     return len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode())
 
 

@@ -4,10 +4,11 @@ Everything is inline: Plotly's bundled JavaScript (the Python package's copy, so
 the page's style and script (``assets/``), and the data as JSON. The file opens from disk
 (``file://``) with no server and no network request.
 
-In the embedded JSON, every list of at least `PACK_MIN` numbers is packed (`pack`): the
-base64 of its little-endian binary, float64 for floats (exact; null as NaN) and the smallest
-integer type holding the integers, which is 40-45% shorter than their JSON text; the page's
-script and `read_page_data` unpack them into the payload's lists.
+In the embedded JSON, every list of at least `PACK_MIN` numbers is packed (`pack`) where
+that is shorter: the base64 of its little-endian binary, in the smallest type that holds
+every value exactly (an integer type; for floats, float64, float32 or an integer type; null
+as NaN), about 40% shorter than the JSON text of float64 values and integer labels; the
+page's script and `read_page_data` unpack them into the payload's lists.
 """
 
 from __future__ import annotations
@@ -43,21 +44,42 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _pack_numbers(values: list[Any]) -> dict[str, str] | None:
-    """A packed list, or None where ``values`` are not all integers or all floats (and
-    nulls): those stay JSON."""
-    if all(_is_int(v) for v in values):
-        lo, hi = min(values), max(values)
-        for code in _INTS:
-            bounds = np.iinfo(np.dtype(code))
-            if bounds.min <= lo and hi <= bounds.max:
-                data = np.asarray(values, dtype="<" + code).tobytes()
-                return {PACKED: code, "data": base64.b64encode(data).decode("ascii")}
-        return None
-    if all(v is None or (isinstance(v, float) and math.isfinite(v)) for v in values):
-        arr = np.array([math.nan if v is None else v for v in values], dtype="<f8")
-        return {PACKED: "f8", "data": base64.b64encode(arr.tobytes()).decode("ascii")}
+def _int_code(lo: float, hi: float) -> str | None:
+    """The smallest integer type holding ``lo`` .. ``hi``."""
+    for code in _INTS:
+        bounds = np.iinfo(np.dtype(code))
+        if bounds.min <= lo and hi <= bounds.max:
+            return code
     return None
+
+
+def _pack_numbers(values: list[Any]) -> dict[str, str] | None:
+    """``values`` packed, or None where they stay JSON: not all integers nor all floats
+    (and nulls), or no shorter packed. Floats are float64, float32 where every value is
+    exactly one, an integer type (code ``f`` + its code) where every value is an integer."""
+    if all(_is_int(v) for v in values):
+        code = _int_code(min(values), max(values))
+        if code is None:
+            return None
+        arr = np.asarray(values, dtype="<" + code)
+    elif all(v is None or (isinstance(v, float) and math.isfinite(v)) for v in values):
+        arr = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+        whole = None
+        if not np.isnan(arr).any() and np.array_equal(arr, np.round(arr)):
+            whole = _int_code(arr.min(), arr.max())
+        with np.errstate(over="ignore"):
+            single = np.array_equal(arr.astype(np.float32), arr, equal_nan=True)
+        if whole is not None:
+            code, arr = "f" + whole, arr.astype("<" + whole)
+        elif single:
+            code, arr = "f4", arr.astype("<f4")
+        else:
+            code, arr = "f8", arr.astype("<f8")
+    else:
+        return None
+    packed = {PACKED: code, "data": base64.b64encode(arr.tobytes()).decode("ascii")}
+    text = json.dumps(values, separators=(",", ":"), allow_nan=False)
+    return packed if len(packed["data"]) + 24 < len(text) else None
 
 
 def pack(value: Any) -> Any:
@@ -74,9 +96,13 @@ def unpack(value: Any) -> Any:
     """The payload of `pack`'s result: each packed list back as a list (NaN as None)."""
     if isinstance(value, dict):
         if PACKED in value:
-            arr = np.frombuffer(base64.b64decode(value["data"]), dtype="<" + value[PACKED])
-            if value[PACKED] == "f8":
-                return [None if math.isnan(v) else v for v in arr.tolist()]
+            code = value[PACKED]
+            floats = code.startswith("f")
+            if floats and code not in ("f4", "f8"):
+                code = code[1:]  # whole floats stored as integers
+            arr = np.frombuffer(base64.b64decode(value["data"]), dtype="<" + code)
+            if floats:
+                return [None if math.isnan(v) else v for v in arr.astype(np.float64).tolist()]
             return arr.tolist()
         return {key: unpack(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -4,13 +4,13 @@
 (function () {
   "use strict";
   // ---- packed number lists (page.py `pack`): {"$packed": dtype, "data": base64 little-endian}
-  const PACKED = { f8: [8, "getFloat64"], u1: [1, "getUint8"], i1: [1, "getInt8"], u2: [2, "getUint16"], i2: [2, "getInt16"], u4: [4, "getUint32"], i4: [4, "getInt32"] };
+  const PACKED = { f8: [8, "getFloat64"], f4: [4, "getFloat32"], u1: [1, "getUint8"], i1: [1, "getInt8"], u2: [2, "getUint16"], i2: [2, "getInt16"], u4: [4, "getUint32"], i4: [4, "getInt32"] };
   function unpackNumbers(p) {
     const text = atob(p.data);
     const bytes = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
     const view = new DataView(bytes.buffer);
-    const [size, get] = PACKED[p.$packed];
+    const [size, get] = PACKED[p.$packed.replace(/^f(?=[ui])/, "")]; // "fu1": whole floats as u1
     const out = new Array(bytes.length / size);
     for (let i = 0; i < out.length; i++) { const x = view[get](i * size, true); out[i] = x === x ? x : null; }
     return out;
