@@ -60,6 +60,7 @@ sys.path[:0] = [str(HERE), str(REPO / "tests")]
 
 import kstar_bench  # noqa: E402  (benchmarks/: the X @ X.T worker, the machine's description)
 from kstarlab import paths  # noqa: E402
+from kstarlab.errors import InputError  # noqa: E402
 
 if not hasattr(paths, "study_projection_coordinates"):  # added on another branch
     paths.study_projection_coordinates = lambda st: f"{paths.FIGURES}/{st}/projections.csv"
@@ -162,21 +163,30 @@ def write_imagefolder(root: Path, n_classes: int, per_class: int, size: int, see
 
 
 def write_benchmark_images(
-    file: Path, benchmarks: list[str], rows: np.ndarray, n: int, size: int, seed: int
+    file: Path,
+    benchmarks: list[str],
+    rows: np.ndarray,
+    n: int,
+    size: int,
+    seed: int,
+    clean: np.ndarray | None = None,
 ) -> None:
     """The images of a pruning study's benchmarks file (`write_benchmarks`' format: float32
-    (n, 3, size, size) per benchmark) for the samples ``rows`` only, the clean images
-    photograph crops and each benchmark the package's corruption of them (per-sample
-    seeds, as the workflow draws them); the other samples are left unwritten (HDF5 fill
-    value, one chunk per sample): the page reads the images of the samples it shows,
-    and all 50,000 x 16 images would take 9.8 GB of disk."""
+    (n, 3, size, size) per benchmark) for the samples ``rows`` only: the clean images
+    (``clean``, (rows, 3, size, size) in [0, 1], by default photograph crops) and each
+    benchmark the package's corruption of them (per-sample seeds, as the workflow draws
+    them); the other samples are left unwritten (HDF5 fill value, one chunk per sample):
+    the page reads the images of the samples it shows, and all 50,000 x 16 images would
+    take 9.8 GB of disk."""
     import h5py
     import torch
 
     from kstarlab.perturb import apply_transform
 
-    clean = np.stack(list(photo_crops(len(rows), size, seed + 1))).transpose(0, 3, 1, 2)
-    x = torch.from_numpy(clean.astype(np.float32) / 255.0)
+    if clean is None:
+        crops = np.stack(list(photo_crops(len(rows), size, seed + 1))).transpose(0, 3, 1, 2)
+        clean = crops.astype(np.float32) / 255.0
+    x = torch.from_numpy(np.asarray(clean, dtype=np.float32))
     with h5py.File(file, "a") as h5:
         for name in ["clean", *benchmarks]:
             key = f"images/{name}"
@@ -298,12 +308,15 @@ def imagenet_folder(root: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def default_synthetic_folder(root: Path, config: Path) -> dict[str, Any]:
-    """A synthetic folder of the default run's size: its pruning study (the digits ResNet,
-    540 test images of 10 classes, 21 pruned models, 16 benchmarks, the digits as images)
-    and its config's k* cells (every one on 540 digits samples)."""
+    """A synthetic folder of the default run's size: its pruning study (the digits ResNet:
+    540 test images of 10 classes, 21 pruned models, the 16 benchmarks of the default
+    config's geometry section, the digits and their real corruptions as images) and its
+    config's k* cells (every one on the 540 digits, the layers as D = 10 clusters)."""
+    import h5py
     import torch
 
     import synthetic_results as synth
+    from kstarlab.explorer.data import under
     from kstarlab.latents.datasets import load_digits
 
     digits = load_digits(split="test", seed=0)
@@ -312,12 +325,26 @@ def default_synthetic_folder(root: Path, config: Path) -> dict[str, Any]:
     corruptions = ("gaussian_noise", "impulse_noise", "speckle_noise", "defocus_blur")
     corruptions += ("frost", "contrast", "pixelate", "jpeg_compression")
     benchmarks = [f"corrupt-{c}-{s}" for c in corruptions for s in (2, 4)]
-    synth.write_pruning(root, n, 10, 21, benchmarks, images=images)
+    synth.write_pruning(root, n, 10, 21, benchmarks, image_size=1)
+    bench_file = under(root, paths.pruning_benchmarks(synth.STUDY))
+    write_benchmark_images(bench_file, benchmarks, np.arange(n), n, 32, 0, clean=images)
     studies = config_studies(config)
     cells = list(dict.fromkeys(tuple(c) for s in studies.values() for c in s["cells"]))
-    synth.write_kstar(
-        root, cells, n, 10, dataset={"dataset": "digits", "params": {"split": "test", "seed": 0}}
-    )
+    dataset = {"dataset": "digits", "params": {"split": "test", "seed": 0}}
+    layers: dict[tuple[str, str], list[str]] = {}
+    for model, layer, transform, _ in cells:
+        layers.setdefault((model, transform), []).append(layer)
+    rng = np.random.default_rng(4)
+    for (model, transform), names in layers.items():
+        # every layer the cells use (the synthetic writer writes the logit layer only)
+        file = under(root, paths.latents(model, transform))
+        synth.write_latents(
+            file, *synth._clusters(n, 10, 10, rng), [str(c) for c in range(10)], dataset
+        )
+        with h5py.File(file, "a") as h5:
+            for layer in set(names) - {"logit"}:
+                h5.create_dataset(f"latents/{layer}", data=synth._clusters(n, 10, 10, rng)[0])
+    synth.write_kstar(root, cells, n, 10, dataset=dataset)
     return studies
 
 
@@ -663,7 +690,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, kind, make in plans:
             results, studies = make()
             out = tmp / f"{kind}.html"
-            page = measure_page(name, results, out, studies, args)
+            try:
+                page = measure_page(name, results, out, studies, args)
+            except InputError as exc:  # e.g. a run whose pruning study is not finished
+                log(f"skipping {name}: {exc}")
+                continue
             page["kind"] = kind
             pages.append(page)
             if args.keep:
