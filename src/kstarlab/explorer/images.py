@@ -3,8 +3,8 @@
 One sheet per image set (a benchmark, a dataset) compresses far better than one small
 image per sample, and the page shows tile i by offsetting the sheet (CSS
 ``background-position``). Grey sheets (the digits: sharp, few levels) are lossless PNG;
-colour ones (photographs and their corruptions) a WebP of quality `WEBP_QUALITY`, about a
-seventh of their PNG at 32 px (docs/benchmarks.md, Explorer page), when Pillow has WebP and
+colour ones (photographs and their corruptions) a WebP of quality `WEBP_QUALITY`, about an
+eighth of their PNG at 32 px (docs/benchmarks.md, Explorer page), when Pillow has WebP and
 it is the smaller.
 """
 
