@@ -227,14 +227,40 @@ def tile_of(decoded, sheet, pos):
 
 
 def test_image_sheet_tiles_are_the_images():
+    """Grey sheets are lossless PNG (tile for tile); colour sheets may be a lossy WebP,
+    close to the images."""
     rng = np.random.default_rng(0)
-    rgb = rng.uniform(size=(7, 3, 32, 32))
-    sheet = image_sheet(rgb)
+    grey = rng.uniform(size=(7, 1, 32, 32))
+    sheet = image_sheet(grey)
+    assert sheet["uri"].startswith("data:image/png;base64,")
     decoded = decode(sheet)
     assert (sheet["n"], sheet["cols"]) == (7, 3)
     for pos in range(7):
-        expected = np.rint(rgb[pos].transpose(1, 2, 0) * 255).astype(np.uint8)
+        expected = np.rint(grey[pos, 0] * 255).astype(np.uint8)
         assert np.array_equal(tile_of(decoded, sheet, pos), expected)
+    # three equal channels are a grey image: stored losslessly as such
+    assert np.array_equal(decode(image_sheet(np.repeat(grey, 3, axis=1))), decoded)
+    # smooth colour images (photographs): close to the images, whatever the format
+    ramp = np.linspace(0, 1, 32)
+    colour = np.stack(
+        [
+            np.stack(
+                [
+                    np.add.outer(ramp, ramp) / 2,
+                    np.outer(ramp, ramp),
+                    1 - ramp[None, :] + 0 * ramp[:, None],
+                ]
+            )
+            * (0.5 + k / 10)
+            for k in range(5)
+        ]
+    )
+    sheet = image_sheet(colour)
+    decoded = decode(sheet)
+    for pos in range(5):
+        expected = np.rint(colour[pos].transpose(1, 2, 0) * 255)
+        error = np.abs(tile_of(decoded, sheet, pos).astype(np.float64) - expected)
+        assert error.mean() < 8, (sheet["uri"][:20], error.mean())  # 3% of the range
     with pytest.raises(ValueError, match="images must be"):
         image_sheet(rng.uniform(size=(2, 32, 32)))
 

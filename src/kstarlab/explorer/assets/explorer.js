@@ -3,7 +3,27 @@
  * &study=..&cell=..&class=..; every change re-renders the views and rewrites the fragment. */
 (function () {
   "use strict";
-  const DATA = JSON.parse(document.getElementById("explorer-data").textContent);
+  // ---- packed number lists (page.py `pack`): {"$packed": dtype, "data": base64 little-endian}
+  const PACKED = { f8: [8, "getFloat64"], f4: [4, "getFloat32"], u1: [1, "getUint8"], i1: [1, "getInt8"], u2: [2, "getUint16"], i2: [2, "getInt16"], u4: [4, "getUint32"], i4: [4, "getInt32"] };
+  function unpackNumbers(p) {
+    const text = atob(p.data);
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    const view = new DataView(bytes.buffer);
+    const [size, get] = PACKED[p.$packed.replace(/^f(?=[ui])/, "")]; // "fu1": whole floats as u1
+    const out = new Array(bytes.length / size);
+    for (let i = 0; i < out.length; i++) { const x = view[get](i * size, true); out[i] = x === x ? x : null; }
+    return out;
+  }
+  function unpack(v) {
+    if (Array.isArray(v)) return v.map(unpack);
+    if (v === null || typeof v !== "object") return v;
+    if (typeof v.$packed === "string") return unpackNumbers(v);
+    for (const k of Object.keys(v)) v[k] = unpack(v[k]);
+    return v;
+  }
+  // ---- end of packed number lists
+  const DATA = unpack(JSON.parse(document.getElementById("explorer-data").textContent));
   const GL_ABOVE = 2000; // more points than this: WebGL traces
   const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
   const APPROACH_COLOURS = { dense: "#000000", oneshot: "#7f7f7f", finetune: "#1f77b4", gradual: "#2ca02c", lottery: "#d62728", snip: "#9467bd", random: "#8c564b", mpt: "#e377c2", benchmark: "#bbbbbb" };
@@ -247,7 +267,7 @@
         return { type: "violin", x: values.map(() => className(r.class)), y: values, customdata: samples.map(() => r.class), name: className(r.class), points: "all", pointpos: 0, jitter: 0.4, marker: { size: 3, opacity: 0.6 }, line: { color: colour, width: r.class === state.cls ? 3 : 1 }, fillcolor: r.class === state.cls ? colour : "rgba(0,0,0,0.04)", opacity: 0.8, spanmode: "hard", showlegend: false, hovertemplate: "class " + esc(className(r.class)) + " · k* %{y:.3f}<extra></extra>" };
       });
     }
-    plot("kstar-plot", traces, { title: { text: c.key + " (" + c.n_samples + " samples" + (c.samples.length < c.n_samples ? ", " + c.samples.length + " drawn" : "") + ")", font: { size: 12 } }, xaxis: many ? { title: { text: "γ (skew)" } } : { title: { text: "class" }, type: "category" }, yaxis: { title: { text: many ? "μ (mean k*)" : "k*" }, range: many ? null : [0, 1.02] } });
+    plot("kstar-plot", traces, { title: { text: c.key + " (" + c.n_samples + " samples" + (c.samples.length < c.n_samples ? ", " + c.samples.length + " drawn" : "") + ")", font: { size: 12 } }, xaxis: many ? { title: { text: "γ (skew)" } } : { title: { text: "class" }, type: "category" }, yaxis: many ? { title: { text: "μ (mean k*)" } } : { title: { text: "k*" }, range: [0, 1.02] } });
     renderLowest(c);
   }
   function renderLowest(c) {
