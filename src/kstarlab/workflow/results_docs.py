@@ -221,7 +221,14 @@ def explorer_fragment(results: Path, study: str = PRUNING_STUDY) -> str:
     fragile = pd.read_csv(paths.rebase(outputs["fragile"], results))
     parts = [f"model={winner}", f"model2={paths.DENSE}", f"sample={fragile['sample'].iloc[0]}"]
     summary = pd.read_csv(paths.rebase(paths.KSTAR_SUMMARY, results), dtype={"class": str})
-    cell = summary[summary["model"] == study].iloc[0]
+    # the architectures study's cell of the dense model (the paper's logit layer)
+    ours = summary[summary["model"] == study]
+    paper = ours[
+        (ours["layer"] == "logit")
+        & (ours["transform"] == "clean")
+        & (ours["metric"] == "euclidean")
+    ]
+    cell = (paper if len(paper) else ours).iloc[0]
     rows = summary[
         (summary["model"] == cell["model"])
         & (summary["layer"] == cell["layer"])

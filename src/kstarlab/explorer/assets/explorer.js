@@ -170,7 +170,9 @@
       hovertemplate: "%{text}<extra></extra>", showlegend: false,
     };
     const wrongN = wrong.filter(Boolean).length;
-    plot(id, [trace], { title: { text: name + " · " + wrongN + " of " + n + " misclassified", font: { size: 12, color: colourLine } }, polar: { sector: [0, 180], angularaxis: { direction: "counterclockwise", rotation: 0, ticksuffix: "°" }, radialaxis: { title: { text: "length" } } }, margin: { l: 30, r: 30, t: 40, b: 10 } });
+    // one radial scale for both selected models, so that their shapes compare
+    const longest = Math.max(...[state.model, state.model2].filter(Boolean).map((m) => Math.max(...p.features[m].length.filter((v) => v !== null))));
+    plot(id, [trace], { title: { text: name + " · " + wrongN + " of " + n + " misclassified", font: { size: 12, color: colourLine } }, polar: { sector: [0, 180], angularaxis: { direction: "counterclockwise", rotation: 0, ticksuffix: "°" }, radialaxis: { title: { text: "length" }, range: [0, 1.05 * longest] } }, margin: { l: 30, r: 30, t: 40, b: 10 } });
   }
   function renderMargins() {
     const p = pstudy();
@@ -178,7 +180,8 @@
     const traces = [state.model, state.model2].filter(Boolean).map((m, k) => ({
       type: "box", name: m, x: p.labels.map(className), y: p.features[m].margin, marker: { color: k ? "#ff7f0e" : "#1f77b4", size: 3 }, boxpoints: false, offsetgroup: String(k),
     }));
-    plot("margins", traces, { boxmode: "group", title: { text: "margin per class", font: { size: 12 } }, xaxis: { title: { text: "class" }, type: "category" }, yaxis: { title: { text: "margin" } }, height: 300 });
+    const order = [...new Set(p.labels)].sort((a, b) => a - b).map(className);
+    plot("margins", traces, { boxmode: "group", title: { text: "margin per class", font: { size: 12 } }, xaxis: { title: { text: "class" }, type: "category", categoryorder: "array", categoryarray: order }, yaxis: { title: { text: "margin" } }, height: 300 });
   }
 
   // ------------------------------------------------------------------ 3 · benchmarks
@@ -290,7 +293,9 @@
     const box = $("proj-plots");
     const s = studyOf(state.study);
     const projs = s && s.projections ? s.projections : null;
-    const proj = projs ? projs.find((q) => q.key === state.cell) || null : null;
+    // the cell's projections in its study, else in any study that projects the same cell
+    const everywhere = DATA.kstar.studies.flatMap((g) => g.projections || []);
+    const proj = (projs ? projs.find((q) => q.key === state.cell) : null) || everywhere.find((q) => q.key === state.cell) || null;
     box.querySelectorAll(".plot").forEach((el) => Plotly.purge(el));
     if (!proj) {
       const any = DATA.kstar.studies.filter((g) => g.projections && g.projections.length).map((g) => g.name + ": " + g.projections.map((q) => q.key).join(", "));
@@ -299,11 +304,15 @@
     }
     box.innerHTML = "";
     const byKstar = $("proj-colour").value === "kstar";
-    Object.entries(proj.coords).forEach(([method, xy]) => {
+    // every plot's box first, so that each is drawn at its final width in the grid
+    Object.keys(proj.coords).forEach((method) => {
       const div = document.createElement("div");
       div.className = "plot";
       div.id = "proj-" + method;
       box.appendChild(div);
+    });
+    Object.entries(proj.coords).forEach(([method, xy]) => {
+      const div = $("proj-" + method);
       const focus = proj.samples.map((s2, i) => (state.cls === null || proj.labels[i] === state.cls) && (!state.brushed.size || state.brushed.has(s2)));
       plot(div.id, [{
         type: proj.samples.length > GL_ABOVE ? "scattergl" : "scatter", mode: "markers", x: xy[0], y: xy[1], customdata: proj.samples,
