@@ -170,3 +170,72 @@ def write_pruning(
                 data = y[:, None, None] / n_classes + grid[None, :, None] * grid[None, None, :]
                 data = (data[:, None] % 1.0).astype(np.float32)
             h5.create_dataset(f"images/{bench}", data=np.asarray(data, dtype=np.float32))
+
+
+def write_geometry(
+    root: Path,
+    models: Sequence[str],
+    n: int,
+    n_classes: int,
+    benchmarks: Sequence[str],
+    sparsities: Sequence[float] = (0.5, 0.9),
+    *,
+    seed: int = 0,
+) -> None:
+    """The geometry section: per model the features file (the layout
+    `kstarlab.geometry.analysis.analyse_model` writes: ``clean``, ``corrupt/<b>``,
+    ``pruned/<s>``) and the per-sample table, and the embedding map across models (classical
+    MDS here, the summary's UMAP otherwise; same index and ``kind`` column)."""
+    from kstarlab.geometry.analysis import read_entities
+    from kstarlab.geometry.embedding import classical_mds, embedding_vectors, entity_distances
+
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % n_classes).astype(np.int64)
+    entities, kinds = {}, {}
+    for m, model in enumerate(models):
+        features = paths.rebase(paths.geometry_model(model, "features"), root)
+        features.parent.mkdir(parents=True, exist_ok=True)
+        groups = {"clean": 0.05 + 0.02 * m}
+        groups.update({f"corrupt/{b}": 0.2 + 0.05 * i for i, b in enumerate(benchmarks)})
+        groups.update({f"pruned/{s:g}": s / 2 for s in sparsities})
+        correct = {}
+        with h5py.File(features, "w") as h5:
+            h5.attrs["model"] = model
+            h5.create_dataset("labels", data=y)
+            for name, noise in groups.items():
+                wrong = rng.uniform(size=n) < noise
+                pred = np.where(wrong, (y + 1) % n_classes, y)
+                group = h5.create_group(name)
+                group.create_dataset("angle", data=rng.uniform(20, 70, n) + 30 * noise)
+                group.create_dataset("length", data=rng.gamma(8.0, 2.0, n) * (1 - noise))
+                group.create_dataset("margin", data=np.where(wrong, -1, 1) * rng.gamma(2, 1, n))
+                group.create_dataset("angles_all", data=rng.uniform(20, 90, (n, n_classes)))
+                group.create_dataset("predictions", data=pred)
+                correct[name] = ~wrong
+        clean = read_entities(features)["clean"]
+        corrupt = np.mean([correct[f"corrupt/{b}"] for b in benchmarks], axis=0)
+        pruned = np.mean([correct[f"pruned/{s:g}"] for s in sparsities], axis=0)
+        table = pd.DataFrame(
+            {
+                "label": y,
+                **{k: clean[k] for k in ("angle", "length", "margin")},
+                "prediction": clean["predictions"],
+                "corruption_robustness": corrupt,
+                "prune_correct_fraction": pruned,
+                "first_flip_sparsity": np.nan,
+            }
+        )
+        write_csv(table, paths.rebase(paths.geometry_model(model, "samples"), root), index=False)
+        for name, feats in read_entities(features).items():
+            kind, _, what = name.partition("/")
+            label = model if name == "clean" else f"{model} " + what
+            if kind == "pruned":
+                label = f"{model} pruned {what}"
+            entities[label] = feats
+            kinds[label] = "model" if name == "clean" else kind
+    names_, vectors = embedding_vectors(entities)
+    coords = pd.DataFrame(
+        classical_mds(entity_distances(vectors)), index=names_, columns=["x", "y"]
+    )
+    coords["kind"] = [kinds[k] for k in coords.index]
+    write_csv(coords, paths.rebase(paths.geometry_table("embedding"), root), float_format="%.17g")

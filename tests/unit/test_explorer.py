@@ -36,6 +36,7 @@ CELLS = [
 ]
 DIGITS = {"dataset": "digits", "params": {"split": "test", "seed": 0, "size": 32}}
 VIEWS = ("map", "geometry", "benchmarks", "samples", "kstar", "projections")
+GEOMETRY_MODELS = ["resnet", "vit"]
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,7 @@ def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("explorer") / "results"
     synthetic.write_kstar(root, CELLS, N, CLASSES, dataset=DIGITS)
     synthetic.write_pruning(root, N, CLASSES, 6, BENCHMARKS)
+    synthetic.write_geometry(root, GEOMETRY_MODELS, N, CLASSES, BENCHMARKS)
     return root
 
 
@@ -92,7 +94,7 @@ def test_stratified_sample_is_exactly_the_limit_for_balanced_classes():
 
 
 def test_pruning_payload_equals_the_analysis_files(results, payload):
-    (study,) = payload["pruning"]
+    study = payload["pruning"][0]
     assert study["samples"] == list(range(N))  # 540 < MAX_POINTS: every sample
     files = sorted((results / "pruning/synthetic/analysis").glob("*.h5"))
     analyses = {a.entity: a for a in map(read_analysis, files)}
@@ -119,7 +121,7 @@ def test_pruning_payload_equals_the_analysis_files(results, payload):
 
 
 def test_pruning_map_equals_the_embedding_file(results, payload):
-    (study,) = payload["pruning"]
+    study = payload["pruning"][0]
     table = pd.read_csv(
         paths.rebase(paths.pruning_summary("synthetic")["embedding"], results), index_col=0
     )
@@ -136,7 +138,7 @@ def test_pruning_map_equals_the_embedding_file(results, payload):
 
 def test_benchmark_similarity_against_a_brute_force_oracle(results, payload):
     """RMS difference of the features, each standardised over every benchmark (float64)."""
-    (study,) = payload["pruning"]
+    study = payload["pruning"][0]
     dense = read_analysis(results / "pruning/synthetic/analysis/dense.h5")
     sets = ["clean", *BENCHMARKS]
     blocks = []
@@ -150,6 +152,51 @@ def test_benchmark_similarity_against_a_brute_force_oracle(results, payload):
             diff = vectors[sets.index(a)] - vectors[sets.index(b)]
             assert sim["distances"][i][j] == pytest.approx(np.sqrt(np.mean(diff**2)), abs=1e-12)
     assert sim["entities"][sim["names"].index("clean")] == "dense"
+
+
+# --------------------------------------------------------------------------- geometry section
+
+
+def test_geometry_section_is_a_map_study_equal_to_its_files(results, payload):
+    from kstarlab.geometry.analysis import read_entities
+
+    study = payload["pruning"][-1]
+    assert study["name"] == "geometry" and study["dense"] == "resnet"
+    assert study["benchmarks"] == ["clean", *sorted(BENCHMARKS)]  # the features file's order
+    table = pd.read_csv(paths.rebase(paths.geometry_table("embedding"), results), index_col=0)
+    names = [e["name"] for e in study["entities"]]
+    assert sorted(names) == sorted(table.index)
+    for entity in study["entities"]:
+        row = table.loc[entity["name"]]
+        assert (entity["x"], entity["y"]) == (row["x"], row["y"])
+    assert sum(len(e["tree"]) for e in study["entities"]) == 2 * (len(names) - 1)
+    picks = [0, 17, 233, N - 1]
+    for model in GEOMETRY_MODELS:
+        files = read_entities(paths.rebase(paths.geometry_model(model, "features"), results))
+        samples = pd.read_csv(paths.rebase(paths.geometry_model(model, "samples"), results))
+        shown = study["features"][model]
+        assert [shown["angle"][i] for i in picks] == files["clean"]["angle"][picks].tolist()
+        for b in BENCHMARKS:
+            assert shown["predictions"][b] == files[f"corrupt/{b}"]["predictions"].tolist()
+            under = study["features"][f"{model} {b}"]
+            assert under["margin"] == files[f"corrupt/{b}"]["margin"].tolist()
+        assert shown["pruning_robustness"] == samples["prune_correct_fraction"].tolist()
+        assert shown["corruption_robustness"] == samples["corruption_robustness"].tolist()
+        pruned = next(e for e in study["entities"] if e["name"] == f"{model} pruned 0.9")
+        assert (pruned["kind"], pruned["sparsity"], pruned["model"]) == ("pruned", 0.9, model)
+    # a heatmap cell's benchmark stands for that benchmark under every model
+    sim = study["similarity"]
+    fog = sim["entities"][sim["names"].index("corrupt-fog-2")]
+    assert fog == [f"{m} corrupt-fog-2" for m in GEOMETRY_MODELS]
+    assert sim["entities"][sim["names"].index("clean")] == GEOMETRY_MODELS
+
+
+def test_geometry_section_only_when_asked(results, tmp_path):
+    from kstarlab.explorer.data import geometry_study
+
+    assert [p["name"] for p in collect_explorer(results, geometry=[])["pruning"]] == ["synthetic"]
+    with pytest.raises(InputError, match="no embedding map"):
+        geometry_study(tmp_path, ["resnet"], limit=100, seed=0)
 
 
 # --------------------------------------------------------------------------- k* cells
@@ -199,7 +246,7 @@ def test_kstar_images_are_the_digits_of_the_listed_samples(payload):
 
 def test_limit_draws_a_stratified_sample_and_says_so(results):
     small = collect_explorer(results, limit=50)
-    (study,) = small["pruning"]
+    study = small["pruning"][0]
     assert len(study["samples"]) == 50
     assert np.bincount(study["labels"]).tolist() == [5] * CLASSES
     assert all(len(c["samples"]) == 50 for c in small["kstar"]["cells"])

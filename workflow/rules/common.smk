@@ -313,7 +313,8 @@ def planned_cells():
 
 def explorer_inputs(wildcards):
     """What the page reads: each k* cell's tables and latents file (its dataset), the
-    studies' projection coordinates, and each pruning study's analyses, map and images.
+    studies' projection coordinates, the geometry section's map and per-model files, and
+    each pruning study's analyses, map and images.
     """
     cells = planned_cells()
     inputs = {
@@ -327,6 +328,10 @@ def explorer_inputs(wildcards):
     }
     if cells:
         inputs["summary"] = paths.KSTAR_SUMMARY
+    if PLAN.geometry_models:  # the geometry section: a map study of the zoo models
+        inputs["geometry_map"] = paths.geometry_table("embedding")
+        inputs["geometry_features"] = geometry_models("features")
+        inputs["geometry_samples"] = geometry_models("samples")
     for name in PRUNING:
         inputs[f"pruning_{name}"] = [
             paths.pruning_analysis(name, e) for e in PRUNING[name].entities
@@ -349,6 +354,7 @@ def explorer_params(wildcards):
                 for name, study in PLAN.studies.items()
             },
             "pruning": list(PRUNING),
+            "geometry": list(PLAN.geometry_models),
             "max_points": section.get("max_points"),
             "seed": config["seed"],
         }

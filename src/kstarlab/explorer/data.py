@@ -35,6 +35,8 @@ from kstarlab.explorer.limits import MAX_POINTS, lowest_shown
 
 #: Geometry features of an analysis file, as the page names them.
 FEATURES = ("angle", "length", "margin")
+#: The clean samples' name among the benchmarks.
+CLEAN_NAME = "clean"
 
 
 def stratified_sample(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
@@ -185,6 +187,147 @@ def pruning_study(
                 if f"images/{b}" in h5
             }
     return out
+
+
+# --------------------------------------------------------------------------- the geometry section
+
+#: The map study of the geometry section (the zoo models, results/geometry/).
+GEOMETRY_STUDY = "geometry"
+
+
+def geometry_study(
+    results: Path, models: Sequence[str], *, limit: int, seed: int
+) -> dict[str, Any]:
+    """The geometry section as a map study: each model, the model under each corrupted
+    benchmark (``<model> <benchmark>``) and pruned by the one-shot probe (``<model> pruned
+    <s>``), at the coordinates of ``geometry/embedding.csv`` and linked by the spanning tree
+    of the same entity distances the summary draws; per model the samples' geometry, its
+    predictions under each benchmark, its corruption robustness and its pruning robustness
+    (``prune_correct_fraction``: the share of pruning levels it survives)."""
+    from kstarlab.geometry.analysis import read_entities
+    from kstarlab.geometry.embedding import (
+        embedding_vectors,
+        entity_distances,
+        minimum_spanning_tree,
+        similarity_order,
+    )
+
+    if not models:
+        raise InputError("the geometry section lists no model")
+    embedding_file = paths.rebase(paths.geometry_table("embedding"), results)
+    if not embedding_file.is_file():
+        raise InputError(f"geometry section: no embedding map {embedding_file}")
+    embedding = pd.read_csv(embedding_file, index_col=0, keep_default_na=False)
+    read = {
+        m: read_entities(paths.rebase(paths.geometry_model(m, "features"), results)) for m in models
+    }
+    tables = {
+        m: pd.read_csv(paths.rebase(paths.geometry_model(m, "samples"), results)) for m in models
+    }
+    labels = tables[models[0]]["label"].to_numpy(dtype=np.int64)
+    for m in models:
+        if not np.array_equal(tables[m]["label"].to_numpy(), labels):
+            raise InputError(f"geometry section: model {m} covers other samples than {models[0]}")
+    shown = stratified_sample(labels, limit, seed)
+    bench = [name.split("/", 1)[1] for name in read[models[0]] if name.startswith("corrupt/")]
+    entities, features, vectors_of = [], {}, {}
+    for m in models:
+        groups = read[m]
+        correct = {b: groups[f"corrupt/{b}"]["predictions"] == labels for b in bench}
+        clean = groups["clean"]
+        vectors_of[m] = clean
+        entities.append(
+            {
+                "name": m,
+                "kind": "dense",
+                "approach": m,
+                "sparsity": 0.0,
+                "accuracy": float(np.mean(clean["predictions"] == labels)),
+                "corruption_accuracy": float(np.mean([c.mean() for c in correct.values()])),
+                "relative_robustness": None,
+            }
+        )
+        features[m] = {
+            **{f: _floats(clean[f][shown]) for f in FEATURES},
+            "predictions": {
+                CLEAN_NAME: _ints(clean["predictions"][shown]),
+                **{b: _ints(groups[f"corrupt/{b}"]["predictions"][shown]) for b in bench},
+            },
+            "corruption_robustness": _floats(tables[m]["corruption_robustness"].to_numpy()[shown]),
+            "pruning_robustness": _floats(tables[m]["prune_correct_fraction"].to_numpy()[shown]),
+        }
+        for name, part in groups.items():
+            if name == "clean":
+                continue
+            kind, what = name.split("/", 1)
+            entity = f"{m} {what}" if kind == "corrupt" else f"{m} pruned {what}"
+            vectors_of[entity] = part
+            entities.append(
+                {
+                    "name": entity,
+                    "kind": "benchmark" if kind == "corrupt" else "pruned",
+                    "approach": "benchmark" if kind == "corrupt" else "oneshot",
+                    "sparsity": 0.0 if kind == "corrupt" else float(what),
+                    "benchmark": what if kind == "corrupt" else None,
+                    "model": m,
+                    "accuracy": float(np.mean(part["predictions"] == labels)),
+                    "corruption_accuracy": float(np.mean(part["predictions"] == labels)),
+                    "relative_robustness": None,
+                }
+            )
+            features[entity] = {
+                **{f: _floats(part[f][shown]) for f in FEATURES},
+                "predictions": {
+                    (what if kind == "corrupt" else CLEAN_NAME): _ints(part["predictions"][shown])
+                },
+                "corruption_robustness": _floats(
+                    (part["predictions"] == labels)[shown].astype(np.float64)
+                ),
+            }
+    names_, vectors = embedding_vectors(vectors_of)
+    neighbours: dict[str, list[str]] = {n: [] for n in names_}
+    for i, j, _ in minimum_spanning_tree(entity_distances(vectors)):
+        neighbours[names_[i]].append(names_[j])
+        neighbours[names_[j]].append(names_[i])
+    for entity in entities:
+        if entity["name"] not in embedding.index:
+            raise InputError(f"{embedding_file}: no row for entity {entity['name']!r}")
+        spot = embedding.loc[entity["name"]]
+        entity["x"], entity["y"] = float(spot["x"]), float(spot["y"])
+        entity["tree"] = sorted(neighbours[entity["name"]])
+    # benchmarks compared over every model's samples, as the summary's heatmap does
+    sets = {
+        b: {
+            f: np.concatenate(
+                [read[m]["clean" if b == CLEAN_NAME else f"corrupt/{b}"][f] for m in models]
+            )
+            for f in FEATURES
+        }
+        for b in (CLEAN_NAME, *bench)
+    }
+    names_, vectors = embedding_vectors(sets)
+    dist = entity_distances(vectors)
+    order = similarity_order(dist)
+    members = {b: [m if b == CLEAN_NAME else f"{m} {b}" for m in models] for b in names_}
+    return {
+        "name": GEOMETRY_STUDY,
+        "dense": models[0],
+        "benchmarks": [CLEAN_NAME, *bench],
+        "n_samples": int(labels.size),
+        "samples": _ints(shown),
+        "labels": _ints(labels[shown]),
+        "n_pruned": None,
+        "pruning_robustness": None,
+        "pruning_label": "pruning robustness (share of the one-shot pruning levels it survives)",
+        "entities": entities,
+        "features": features,
+        "similarity": {
+            "names": [names_[i] for i in order],
+            "entities": [members[names_[i]] for i in order],
+            "distances": [_floats(dist[i, order]) for i in order],
+        },
+        "images": None,
+    }
 
 
 # --------------------------------------------------------------------------- k* cells
@@ -345,6 +488,7 @@ def collect_explorer(
     *,
     studies: Mapping[str, Mapping[str, Any]] | None = None,
     pruning: Mapping[str, Sequence[str | os.PathLike[str]]] | None = None,
+    geometry: Sequence[str] | None = None,
     limit: int = MAX_POINTS,
     seed: int = 0,
     images: bool = True,
@@ -355,7 +499,9 @@ def collect_explorer(
     transform, metric) lists, optional ``caption``), as the workflow plans them; without
     it every cell of ``kstar/summary.csv`` is listed under one study, ``cells``.
     ``pruning`` maps each pruning study to its analysis files; without it, every study
-    folder of ``pruning/`` with its ``analysis/`` files.
+    folder of ``pruning/`` with its ``analysis/`` files. ``geometry`` lists the geometry
+    section's models (a map study after the pruning studies, `geometry_study`); without it,
+    the models of ``geometry/embedding.csv`` when there is one.
     """
     root = Path(results)
     if not root.is_dir():
@@ -376,6 +522,14 @@ def collect_explorer(
         pruning_study(root, name, files, limit=limit, seed=seed, images=images)
         for name, files in pruning.items()
     ]
+    if geometry is None:
+        table = paths.rebase(paths.geometry_table("embedding"), root)
+        geometry = []
+        if table.is_file():
+            kinds = pd.read_csv(table, index_col=0, keep_default_na=False)["kind"]
+            geometry = [str(m) for m in kinds.index[kinds == "model"]]
+    if geometry:
+        pruning_studies.append(geometry_study(root, list(geometry), limit=limit, seed=seed))
     for p in pruning_studies:
         if len(p["samples"]) < p["n_samples"]:
             notes.append(

@@ -165,14 +165,17 @@ def write_explorer(
     *,
     studies: Mapping[str, Mapping[str, Any]] | None = None,
     pruning: Mapping[str, Sequence[str | os.PathLike[str]]] | None = None,
+    geometry: Sequence[str] | None = None,
     limit: int = MAX_POINTS,
     seed: int = 0,
     title: str = TITLE,
 ) -> dict[str, Any]:
     """Write the explorer page of the results folder ``results`` to ``out`` (atomically);
-    returns the embedded payload. ``studies``, ``pruning``, ``limit``, ``seed``:
-    `collect_explorer`."""
-    payload = collect_explorer(results, studies=studies, pruning=pruning, limit=limit, seed=seed)
+    returns the embedded payload. ``studies``, ``pruning``, ``geometry``, ``limit``,
+    ``seed``: `collect_explorer`."""
+    payload = collect_explorer(
+        results, studies=studies, pruning=pruning, geometry=geometry, limit=limit, seed=seed
+    )
     if not payload["pruning"] and not payload["kstar"]["cells"]:
         raise InputError(
             f"{results}: no pruning study (pruning/<study>/analysis/) and no k* summary "

@@ -135,7 +135,7 @@
       const es = p.entities.filter((e) => e.approach === g);
       traces.push({
         x: es.map((e) => e.x), y: es.map((e) => e.y), customdata: es.map((e) => e.name), name: g, mode: "markers",
-        marker: { color: APPROACH_COLOURS[g] || "#333", size: es.map((e) => (e.kind === "benchmark" ? 9 : 8 + 22 * e.sparsity)), symbol: g === "benchmark" ? "diamond" : "circle", line: { width: 0.5, color: "#fff" } },
+        marker: { color: APPROACH_COLOURS[g] || TAB10[groups.indexOf(g) % 10], size: es.map((e) => (e.kind === "benchmark" ? 9 : 8 + 22 * e.sparsity)), symbol: g === "benchmark" ? "diamond" : "circle", line: { width: 0.5, color: "#fff" } },
         text: es.map((e) => e.name + "<br>accuracy " + fmt(e.accuracy) + (e.kind === "benchmark" ? "" : "<br>corruption accuracy " + fmt(e.corruption_accuracy) + "<br>relative robustness " + fmt(e.relative_robustness))),
         hovertemplate: "%{text}<extra></extra>",
       });
@@ -147,7 +147,7 @@
     traces.push(ring([state.model].filter(Boolean), "#1f77b4", "selected"));
     traces.push(ring([state.model2].filter(Boolean), "#ff7f0e", "second"));
     traces.push(ring(state.benches, "#d62728", "benchmarks"));
-    plot("map-plot", traces, { title: { text: p.name + ": " + (p.entities.length - p.benchmarks.length + 1) + " models, " + (p.benchmarks.length - 1) + " benchmarks", font: { size: 12 } }, xaxis: { showticklabels: false, zeroline: false }, yaxis: { showticklabels: false, zeroline: false }, legend: { font: { size: 10 } } });
+    plot("map-plot", traces, { title: { text: p.name + ": " + p.entities.filter((e) => e.kind !== "benchmark").length + " models, " + (p.benchmarks.length - 1) + " benchmarks", font: { size: 12 } }, xaxis: { showticklabels: false, zeroline: false }, yaxis: { showticklabels: false, zeroline: false }, legend: { font: { size: 10 } } });
   }
 
   // ------------------------------------------------------------------ 2 · geometry
@@ -159,8 +159,8 @@
     const p = pstudy();
     const f = p && name ? p.features[name] : null;
     if (!f) return empty(id, "Shift-click a second model on the map to compare.");
-    const bench = name.includes(":") ? name.split(":").slice(1).join(":") : "clean";
-    const pred = f.predictions[bench] || f.predictions.clean;
+    // a benchmark entity holds its one benchmark's predictions, a model its clean ones first
+    const pred = f.predictions.clean || Object.values(f.predictions)[0];
     const n = p.samples.length;
     const wrong = p.labels.map((y, i) => pred[i] !== y);
     const trace = {
@@ -194,19 +194,27 @@
 
   // ------------------------------------------------------------------ 4 · samples and detail
   function jitter(i) { const x = Math.sin(i * 12.9898) * 43758.5453; return (x - Math.floor(x) - 0.5) * 0.03; }
+  function pruningOf(p, name) {
+    // a model's own (the geometry section's one-shot levels), its model's, or the study's
+    const own = p.features[name].pruning_robustness;
+    const e = entity(p, name);
+    const parent = e && e.model ? p.features[e.model].pruning_robustness : null;
+    return own || parent || p.pruning_robustness;
+  }
   function renderSamples() {
     const p = pstudy();
     if (!p || !state.model) return empty("samples-plot", "No pruning study.");
     const f = p.features[state.model];
+    const pr = pruningOf(p, state.model);
     const n = p.samples.length;
     const trace = {
       type: n > GL_ABOVE ? "scattergl" : "scatter", mode: "markers", customdata: p.samples,
-      x: p.pruning_robustness.map((v, i) => v + jitter(i)), y: f.corruption_robustness.map((v, i) => v + jitter(i + 7919)),
+      x: pr.map((v, i) => v + jitter(i)), y: f.corruption_robustness.map((v, i) => v + jitter(i + 7919)),
       marker: { size: p.samples.map((s) => (s === state.sample ? 14 : 6)), color: p.labels.map(classColour), opacity: opacities(p.samples), line: { width: p.samples.map((s) => (s === state.sample ? 2 : 0)), color: "#000" } },
-      text: p.samples.map((s, i) => "sample " + s + " · class " + className(p.labels[i]) + "<br>pruning robustness " + fmt(p.pruning_robustness[i], 2) + "<br>corruption robustness " + fmt(f.corruption_robustness[i], 2)),
+      text: p.samples.map((s, i) => "sample " + s + " · class " + className(p.labels[i]) + "<br>pruning robustness " + fmt(pr[i], 2) + "<br>corruption robustness " + fmt(f.corruption_robustness[i], 2)),
       hovertemplate: "%{text}<extra></extra>", showlegend: false,
     };
-    plot("samples-plot", [trace], { dragmode: "lasso", title: { text: state.model + (state.brushed.size ? " · " + state.brushed.size + " samples brushed" : ""), font: { size: 12 } }, xaxis: { title: { text: "pruning robustness (share of " + p.n_pruned + " pruned models right)" }, range: [-0.05, 1.05] }, yaxis: { title: { text: "corruption robustness of " + state.model }, range: [-0.05, 1.05] } });
+    plot("samples-plot", [trace], { dragmode: "lasso", title: { text: state.model + (state.brushed.size ? " · " + state.brushed.size + " samples brushed" : ""), font: { size: 12 } }, xaxis: { title: { text: p.pruning_label || "pruning robustness (share of " + p.n_pruned + " pruned models right)" }, range: [-0.05, 1.05] }, yaxis: { title: { text: "corruption robustness of " + state.model }, range: [-0.05, 1.05] } });
   }
   function kstarOfSample(s) {
     const c = cellOf(state.cell);
@@ -232,7 +240,11 @@
       const f = p.features[e.name];
       const mark = e.name === state.model ? " ◀" : e.name === state.model2 ? " ◁" : "";
       html += "<tr><th style=\"text-align:left\">" + esc(e.name) + mark + "</th>";
-      p.benchmarks.forEach((b) => { const y = f.predictions[b][pos]; html += '<td class="' + (y === label ? "" : "wrong") + '">' + esc(className(y)) + "</td>"; });
+      p.benchmarks.forEach((b) => {
+        if (!f.predictions[b]) { html += "<td>—</td>"; return; }
+        const y = f.predictions[b][pos];
+        html += '<td class="' + (y === label ? "" : "wrong") + '">' + esc(className(y)) + "</td>";
+      });
       html += "</tr>";
     });
     html += "</table></div><div class=\"help\">Each model's prediction on the clean image and on each corrupted version (red: wrong).</div>";
@@ -354,7 +366,7 @@
       else update({ model: name, model2: state.model2 === name ? null : state.model2 });
     });
     ["geo-a", "geo-b"].forEach((id) => $(id).on("plotly_click", (ev) => update({ sample: ev.points[0].customdata })));
-    $("bench-plot").on("plotly_click", (ev) => update({ benches: ev.points[0].customdata }));
+    $("bench-plot").on("plotly_click", (ev) => update({ benches: [].concat(...ev.points[0].customdata) }));
     $("samples-plot").on("plotly_click", (ev) => update({ sample: ev.points[0].customdata }));
     $("samples-plot").on("plotly_selected", (ev) => update({ brushed: new Set(ev && ev.points ? ev.points.map((q) => q.customdata) : []) }));
     $("samples-plot").on("plotly_deselect", () => update({ brushed: new Set() }));
