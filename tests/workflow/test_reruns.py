@@ -23,7 +23,15 @@ from system import (
     snakemake,
 )
 
-AGGREGATES = {"kstar_summary", "study_tables", "study_distributions", "study_table_html"}
+# What a new k* cell reruns besides itself: the summaries, the studies' tables and the
+# explorer page, which reads every k* cell.
+AGGREGATES = {
+    "kstar_summary",
+    "study_tables",
+    "study_distributions",
+    "study_table_html",
+    "explorer",
+}
 
 
 def plan(work, tmp_path, edit=None, env=None):
