@@ -9,6 +9,10 @@ data, float32):
 - ``sklearn`` (b) ``NearestNeighbors(algorithm="brute")`` with ``n_neighbors`` = largest
               class size + 1, then the first other-class position among the neighbours;
 - ``kstar``   (c) ``kstarlab.kstar_values(X, y, metric=..., dtype="float32")``;
+- ``faiss``   a peer (issue 16 §2): FAISS's exact flat indexes, ``IndexFlatL2`` for
+              euclidean and ``IndexFlatIP`` on L2-normalised rows for cosine, searched for
+              largest class size + 1 neighbours (`faiss_kstar`); skipped for other metrics
+              and, with one printed line, when FAISS is not installed (the ``[bench]`` extra);
 
 and the floors:
 
@@ -16,7 +20,8 @@ and the floors:
 - ``tiles_tri``  ``torch.cdist`` over the upper-triangle square tiles that ``kstar_values``
                  visits (tile side from ``kstarlab.kstar.engine.auto_block_size``), results
                  discarded: "the blockwise distance computation alone", the floor for
-                 cityblock and chebyshev;
+                 cityblock, chebyshev and cosine (for cosine the tiles are 1 - the dot
+                 products of the rows normalised once beforehand);
 - ``tiles_full`` the same over all tiles (for reference).
 
 Every measurement runs in a fresh subprocess (``--worker``) whose peak RSS is read from
@@ -53,10 +58,18 @@ from typing import Any
 import numpy as np
 
 N_CLASSES = 100
-METRIC_P = {"euclidean": 2.0, "cityblock": 1.0, "chebyshev": math.inf}
-FLOOR = {"euclidean": "matmul", "cityblock": "tiles_tri", "chebyshev": "tiles_tri"}
-ORDER = ("matmul", "tiles_tri", "kstar", "tiles_full", "naive", "sklearn")
-KSTAR_METHODS = ("naive", "sklearn", "kstar")
+METRIC_P = {"euclidean": 2.0, "cityblock": 1.0, "chebyshev": math.inf}  # cosine: no p
+FLOOR = {
+    "euclidean": "matmul",
+    "cityblock": "tiles_tri",
+    "chebyshev": "tiles_tri",
+    "cosine": "tiles_tri",
+}
+ORDER = ("matmul", "tiles_tri", "kstar", "tiles_full", "naive", "sklearn", "faiss")
+KSTAR_METHODS = ("naive", "sklearn", "faiss", "kstar")
+FAISS_METRICS = ("euclidean", "sqeuclidean", "cosine")  # what faiss_kstar computes
+FAISS_SKIP = "skipped: FAISS's exact flat indexes cover euclidean and cosine only"
+FAISS_MISSING = "faiss is not installed: pip install -e '.[bench]' (skipping method faiss)"
 GIB = 1 << 30
 MIB = 1 << 20
 
@@ -94,11 +107,29 @@ def naive_memory_bytes(n: int) -> int:
 # --------------------------------------------------------------------------- methods
 
 
+def pairwise(a: Any, b: Any, metric: str) -> Any:
+    """torch distances between the rows of a and b; for cosine, a and b are unit rows."""
+    import torch
+
+    if metric == "cosine":
+        return (a @ b.T).neg_().add_(1.0)  # 1 - cos similarity
+    return torch.cdist(a, b, p=METRIC_P[metric])
+
+
+def unit_rows(Xt: Any) -> Any:
+    """The rows divided by their L2 norms (cosine only; the bench's data has no zero row)."""
+    import torch
+
+    return Xt / torch.linalg.vector_norm(Xt, dim=1, keepdim=True)
+
+
 def run_naive(X: Any, y: Any, metric: str) -> Any:
     """(a) The notebook's algorithm, plainly: full matrix, sort rows, first other label."""
     import torch
 
-    dist = torch.cdist(X, X, p=METRIC_P[metric])  # N x N
+    if metric == "cosine":
+        X = unit_rows(X)
+    dist = pairwise(X, X, metric)  # N x N
     order = torch.argsort(dist, dim=1)  # self first (distance 0)
     labels = y[order]
     other = labels != y[:, None]
@@ -114,6 +145,69 @@ def run_sklearn(X: np.ndarray, y: np.ndarray, metric: str) -> np.ndarray:
     idx = nn.kneighbors(X, return_distance=False)  # self included (query = fit data)
     other = y[idx] != y[:, None]
     return other.argmax(axis=1)
+
+
+def faiss_kstar(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    metric: str = "euclidean",
+    normalize: bool = True,
+    threads: int | None = None,
+) -> np.ndarray:
+    """k* of every row from FAISS's exact flat indexes, as ``kstar_values`` defines it.
+
+    euclidean and sqeuclidean: ``IndexFlatL2`` (squared distances: the same order);
+    cosine: ``IndexFlatIP`` on L2-normalised rows (inner product = cos similarity). FAISS
+    works in float32. Every row is searched for k = largest class size + 1 neighbours:
+    besides itself a row has at most (largest class - 1) same-class samples, so its
+    nearest other-class sample is always among them. The row itself is dropped by index
+    (wherever a tie at distance 0 placed it), and with d_o the distance of the first
+    other-class neighbour, k* = 1 + #{same-class neighbours j != i with d(i, j) < d_o}:
+    the first other-class rank, except that a same-class neighbour at exactly d_o does
+    not count (the engine's strict rule). ``normalize`` divides by the row's class size;
+    the result is float64 then, else int64 (as ``kstar_values``). ``threads`` sets
+    ``faiss.omp_set_num_threads``.
+    """
+    import faiss
+
+    if metric not in FAISS_METRICS:
+        raise ValueError(f"faiss_kstar: metric {metric!r} is not one of {FAISS_METRICS}")
+    if threads is not None:
+        faiss.omp_set_num_threads(int(threads))
+    xb = np.array(X, dtype=np.float32, order="C", copy=True)  # faiss: float32, C order
+    y = np.asarray(y)
+    n, d = xb.shape
+    _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    codes = codes.reshape(-1)
+    if counts.size < 2:
+        raise ValueError("faiss_kstar: k* needs at least 2 classes")
+    if metric == "cosine":
+        if not np.all(np.linalg.norm(xb, axis=1) > 0):
+            raise ValueError("faiss_kstar: cosine distance is undefined for an all-zero row")
+        faiss.normalize_L2(xb)
+        index = faiss.IndexFlatIP(d)
+    else:
+        index = faiss.IndexFlatL2(d)
+    index.add(xb)
+    k = int(counts.max()) + 1
+    dist, idx = index.search(xb, k)  # each row sorted: nearest first
+    if metric == "cosine":
+        dist = -dist  # similarity -> an increasing transform of 1 - similarity
+    rows = np.arange(n)
+    same = codes[idx] == codes[:, None]
+    other = ~same
+    if not other.any(axis=1).all():  # cannot happen with k = largest class + 1
+        raise RuntimeError("faiss_kstar: a row has no other-class sample among its neighbours")
+    first = other.argmax(axis=1)  # the first other-class neighbour: d_o
+    d_o = dist[rows, first]
+    closer = same & (idx != rows[:, None]) & (dist < d_o[:, None])
+    kstar = closer.sum(axis=1).astype(np.int64) + 1
+    return kstar / counts[codes].astype(np.float64) if normalize else kstar
+
+
+def run_faiss(X: np.ndarray, y: np.ndarray, metric: str, threads: int) -> np.ndarray:
+    return faiss_kstar(X, y, metric=metric, normalize=False, threads=threads)
 
 
 def run_kstar(X: np.ndarray, y: np.ndarray, metric: str) -> np.ndarray:
@@ -142,11 +236,12 @@ def run_tiles(Xt: Any, metric: str, triangle: bool) -> str:
 
     n, d = Xt.shape
     b = auto_block_size(n, d, torch.float32, torch.device("cpu"))
-    p = METRIC_P[metric]
+    if metric == "cosine":
+        Xt = unit_rows(Xt)  # once, as the engine's row norms are computed once
     for i0 in range(0, n, b):
         a = Xt[i0 : i0 + b]
         for j0 in range(i0 if triangle else 0, n, b):
-            torch.cdist(a, Xt[j0 : j0 + b], p=p)
+            pairwise(a, Xt[j0 : j0 + b], metric)
     return f"tile {b}"
 
 
@@ -156,6 +251,9 @@ def worker(args: argparse.Namespace) -> None:
     import torch
 
     import kstarlab  # noqa: F401  (same imports in every worker: same baseline RSS)
+
+    if args.import_faiss:  # a run that times faiss loads it in every worker (about 20 MiB)
+        import faiss  # noqa: F401
 
     method, n, d, metric = args.worker
     n, d = int(n), int(d)
@@ -182,6 +280,10 @@ def worker(args: argparse.Namespace) -> None:
             return run_sklearn(X, y, metric)
         if method == "kstar":
             return run_kstar(X, y, metric)
+        if method == "faiss":
+            # the thread count every other method gets: torch's
+            info = f"{torch.get_num_threads()} OpenMP threads"
+            return run_faiss(X, y, metric, torch.get_num_threads())
         raise SystemExit(f"unknown method {method}")
 
     gc.collect()
@@ -276,6 +378,8 @@ def run_worker(
         "--warmup-below",
         str(args.warmup_below),
     ]
+    if "faiss" in args.methods:
+        cmd.append("--import-faiss")
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
     load1 = os.getloadavg()[0]
@@ -327,6 +431,9 @@ def plan(args: argparse.Namespace) -> list[Cell]:
                         continue
                     if m == "sklearn" and n > args.sklearn_max_n:
                         cell.skipped[m] = f"skipped: N > --sklearn-max-n {args.sklearn_max_n}"
+                        continue
+                    if m == "faiss" and metric not in FAISS_METRICS:
+                        cell.skipped[m] = FAISS_SKIP
                         continue
                     cell.methods.append(m)
                 cells.append(cell)
@@ -382,7 +489,8 @@ def measure_cell(args: argparse.Namespace, cell: Cell, data_rss: dict, tmp: Path
 
 
 def check_agreement(args: argparse.Namespace, cell: Cell, tmp: Path) -> None:
-    """Compare k* of naive / sklearn with kstar; classify disagreements by float64 gap."""
+    """Compare k* of naive / sklearn / faiss with kstar; classify disagreements by float64
+    gap."""
     ks = {}
     for m in KSTAR_METHODS:
         f = tmp / f"k_{m}_{cell.n}_{cell.d}_{cell.metric}.keep.npy"
@@ -391,8 +499,8 @@ def check_agreement(args: argparse.Namespace, cell: Cell, tmp: Path) -> None:
     if "kstar" not in ks:
         return
     X = y = None
-    for m in ("naive", "sklearn"):
-        if m not in ks:
+    for m in KSTAR_METHODS:
+        if m == "kstar" or m not in ks:
             continue
         bad = np.flatnonzero(ks[m] != ks["kstar"])
         if not bad.size:
@@ -420,6 +528,10 @@ def check_agreement(args: argparse.Namespace, cell: Cell, tmp: Path) -> None:
 
 
 def float64_row(X: np.ndarray, i: int, metric: str) -> np.ndarray:
+    if metric == "cosine":
+        wide = X.astype(np.float64)
+        cos = wide @ wide[i] / (np.linalg.norm(wide, axis=1) * np.linalg.norm(wide[i]))
+        return 1.0 - cos
     diff = X.astype(np.float64) - X[i].astype(np.float64)
     if metric == "euclidean":
         return np.sqrt(np.einsum("ij,ij->i", diff, diff))
@@ -562,6 +674,12 @@ def machine() -> dict[str, Any]:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    try:
+        import faiss
+
+        faiss_version = faiss.__version__
+    except ImportError:
+        faiss_version = None
     return {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "cpu": cpu,
@@ -569,6 +687,7 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "sklearn": sklearn.__version__,
+        "faiss": faiss_version,
         "numpy": np.__version__,
         "python": platform.python_version(),
         "git_commit": commit,
@@ -618,11 +737,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--worker", nargs=4, metavar=("METHOD", "N", "D", "METRIC"))
     ap.add_argument("--result", help=argparse.SUPPRESS)
     ap.add_argument("--save-k", help=argparse.SUPPRESS)
+    ap.add_argument("--import-faiss", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    unknown = sorted(set(args.metrics) - set(FLOOR))
+    if unknown:
+        ap.error(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(FLOOR)}")
     if args.quick:
         args.sizes, args.dims = [1000, 3000], [64]
         args.repeats = min(args.repeats, 2)
     return args
+
+
+def drop_missing_faiss(args: argparse.Namespace) -> None:
+    """FAISS is no runtime dependency: without it, say how to get it (one line) and skip it."""
+    if "faiss" not in args.methods:
+        return
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        print(f"# {FAISS_MISSING}", flush=True)
+        args.methods = [m for m in args.methods if m != "faiss"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -630,14 +764,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         worker(args)
         return 0
+    drop_missing_faiss(args)
     info = machine()
     print(
         f"# k* benchmark, {info['date']}: {info['cpu']}, {info['cores']} cores, torch "
         f"{info['torch']} ({info['torch_threads']} threads), sklearn {info['sklearn']}, "
-        f"commit {info['git_commit']}\n# {info['command']}",
+        f"faiss {info['faiss'] or 'not installed'}, commit {info['git_commit']}\n"
+        f"# {info['command']}",
         flush=True,
     )
     cells = plan(args)
+    skipped = [m for m in args.metrics if "faiss" in args.methods and m not in FAISS_METRICS]
+    if skipped:
+        print(f"# faiss {FAISS_SKIP[len('skipped: ') :]}: not run for {', '.join(skipped)}")
     data_rss: dict = {}
     with tempfile.TemporaryDirectory(prefix="kstar_bench_") as tmpdir:
         tmp = Path(tmpdir)
@@ -651,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(cells, data_rss))
     print()
-    print("Floors: euclidean → matmul (bare X @ X.T); cityblock, chebyshev → tiles_tri.")
+    print("Floors: euclidean → matmul (bare X @ X.T); cityblock, chebyshev, cosine → tiles_tri.")
     print("Agreement of k* with kstar_values:")
     for c in cells:
         for line in c.agreement:
