@@ -268,6 +268,7 @@ def fit(
     stop: Callable[[], bool] | None = None,
     progress: bool = False,
     desc: str = "train",
+    channels_last: bool = False,
 ) -> None:
     """The zoo's training loop: AdamW with a one-cycle schedule, cross-entropy, batches in
     the order of a permutation per epoch drawn from ``seed``, on the model's device.
@@ -276,8 +277,12 @@ def fit(
     ones AdamW updates; ``perturb(model, x, y, step)`` replaces a batch's images (PGD);
     ``after_step(step)`` runs after each optimizer step, with the number of steps taken
     (pruning keeps masks and schedules with it). ``stop`` is polled after every batch;
-    when it returns true, KeyboardInterrupt ends the run.
+    when it returns true, KeyboardInterrupt ends the run. ``channels_last`` stores the
+    model's 4-D weights channels-last first (oneDNN's faster convolutions on the CPU, about
+    1.2× here; another float rounding, so the zoo itself keeps the default layout).
     """
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     dev = _device_of(model)
     params = list(model.parameters() if parameters is None else parameters)
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)

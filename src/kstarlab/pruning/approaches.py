@@ -234,6 +234,7 @@ class _Run:
             seed=self.seed,
             parameters=parameters,
             after_step=after_step,
+            channels_last=True,
         )
         return current
 

@@ -112,7 +112,12 @@ def evaluate_model(
     progress: bool = False,
 ) -> dict[str, GeometricFeatures]:
     """The last-layer geometry and predictions of ``model`` on every benchmark of a
-    `write_benchmarks` file (``clean`` first), streamed in batches."""
+    `write_benchmarks` file (``clean`` first), streamed in batches.
+
+    ``model``'s 4-D weights are stored channels-last (in place): oneDNN's convolutions are
+    about 1.3× faster so on the CPU, and the study evaluates every model many times.
+    """
+    model.to(memory_format=torch.channels_last)
     net = getattr(model, "net", model)
     name, weight, bias = linear_head(net)
     head = net.get_submodule(name) if name else net
