@@ -125,6 +125,18 @@ def test_masks_keep_the_largest_scores(shapes, sparsity, seed):
             assert scores[name].abs()[~mask].max() <= scores[name].abs()[mask].min()
 
 
+def test_masks_of_channels_last_weights_equal_the_contiguous_ones():
+    """The pruned models train channels-last (`fit`): their conv scores are not viewable
+    as flat vectors, and the global prune must give the same masks as for contiguous ones."""
+    generator = torch.Generator().manual_seed(3)
+    scores = {"conv": torch.randn(8, 3, 3, 3, generator=generator), "fc": torch.randn(10, 8)}
+    last = {"conv": scores["conv"].to(memory_format=torch.channels_last), "fc": scores["fc"]}
+    assert not last["conv"].is_contiguous()
+    expected = global_masks(scores, 0.6)
+    for name, mask in global_masks(last, 0.6).items():
+        assert torch.equal(mask, expected[name])
+
+
 def test_masks_stay_fixed_during_fine_tuning(digits, dense_mlp, monkeypatch):
     """After every optimizer step of fine-tuning, every pruned weight is exactly zero."""
     checked = []

@@ -60,7 +60,10 @@ def global_masks(scores: Mapping[str, torch.Tensor], sparsity: float) -> Masks:
     holders = {}
     for name, score in scores.items():
         holder = nn.Module()
-        holder.weight = nn.Parameter(score.detach().clone(), requires_grad=False)
+        # contiguous: torch's global prune flattens with view(-1), which a channels-last
+        # score (a weight trained channels-last, `fit`) cannot give
+        contiguous = score.detach().clone(memory_format=torch.contiguous_format)
+        holder.weight = nn.Parameter(contiguous, requires_grad=False)
         holders[name] = holder
     if sparsity == 0:
         return {name: torch.ones_like(s, dtype=torch.bool) for name, s in scores.items()}
