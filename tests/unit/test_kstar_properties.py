@@ -204,3 +204,20 @@ def test_nearest_equals_oracle_on_integer_data(case, data):
         keep = np.ones(y.size, dtype=bool)
         np.testing.assert_array_equal(D[np.arange(y.size), nearest], nearest_other(D, y))
     np.testing.assert_array_equal(nearest[keep], nearest_other_index(D, y)[keep])
+
+
+@pytest.mark.parametrize("case", METRIC_CASES, ids=case_id)
+@given(data=st.data())
+def test_class_sorted_pass_equals_the_label_masked_pass(case, data):
+    """In memory, pass 1 runs on a class-sorted copy (same-class rectangles masked by
+    slices); with ``return_nearest`` it runs in the original order with a label mask: the
+    same k*, for every tile size (rectangles cut by tile edges included)."""
+    metric, p = case
+    X, y = data.draw(labelled_data(max_n=40, nonzero_rows=metric == "cosine"))
+    block = data.draw(BLOCK_SIZES)
+    for dtype in ("float64", "float32"):
+        sorted_pass = kstar_values(X, y, metric=metric, p=p, dtype=dtype, block_size=block)
+        masked, _ = kstar_values(
+            X, y, metric=metric, p=p, dtype=dtype, block_size=block, return_nearest=True
+        )
+        np.testing.assert_array_equal(sorted_pass, masked)

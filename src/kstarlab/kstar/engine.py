@@ -114,10 +114,15 @@ def kstar_values(
         ) as bar,
     ):
         aux = _row_statistics(source, block, metric)
-        y_dev = torch.from_numpy(codes.astype(np.int64)).to(dev)
-        d_other, nearest = _nearest_other_class(
-            source, y_dev, aux, block, metric, p, bar, track_index=bool(return_nearest)
-        )
+        if source.kind == "ready" and not return_nearest:
+            d_other, nearest = _nearest_other_class_sorted(
+                source, codes, aux, block, metric, p, bar
+            )
+        else:
+            y_dev = torch.from_numpy(codes.astype(np.int64)).to(dev)
+            d_other, nearest = _nearest_other_class(
+                source, y_dev, aux, block, metric, p, bar, track_index=bool(return_nearest)
+            )
         closer = _count_closer_same_class(source, codes, d_other, aux, block, metric, p, bar)
     k = closer.cpu().numpy().astype(np.int64) + 1
     values = k / counts[codes].astype(np.float64) if normalize else k
@@ -378,6 +383,58 @@ def _nearest_other_class(
     if nearest is not None:
         _nearest_when_unbounded(d_other, nearest, y)
     return d_other, nearest
+
+
+def _nearest_other_class_sorted(
+    source: RowSource,
+    codes: np.ndarray,
+    aux: torch.Tensor | None,
+    block: int,
+    metric: str,
+    p: float | None,
+    bar: tqdm,
+) -> tuple[torch.Tensor, None]:
+    """d_o for every row (pass 1) of an in-memory source, on a class-sorted copy of it.
+
+    Sorted by class, a tile's same-class entries are a few rectangles near the diagonal,
+    masked by slices, where `_nearest_other_class` compares b x b labels and masks every
+    tile: at small D that mask costs more than the tile's matrix product. Each distance is
+    computed by the same `_distances` call as there, so d_o is the same minimum (a row's
+    candidates come in another order, which a minimum does not see). No nearest index:
+    on equal distances its lowest-index rule needs the original order.
+    """
+    n = source.n
+    order = np.argsort(codes, kind="stable")
+    index = torch.from_numpy(order).to(source.device)
+    data = source.data.index_select(0, index)
+    aux_sorted = None if aux is None else aux.index_select(0, index)
+    sorted_codes = codes[order]
+    bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
+    starts = np.concatenate(([0], bounds)).tolist()
+    stops = np.concatenate((bounds, [n])).tolist()
+    class_of = sorted_codes.tolist()
+    d_sorted = torch.full((n,), math.inf, dtype=source.dtype, device=source.device)
+    ranges = list(source.blocks(block))
+    for bi, (i0, i1) in enumerate(ranges):
+        rows_i = data[i0:i1]
+        aux_i = None if aux_sorted is None else aux_sorted[i0:i1]
+        for j0, j1 in ranges[bi:]:
+            rows_j = rows_i if j0 == i0 else data[j0:j1]
+            aux_j = None if aux_sorted is None else aux_sorted[j0:j1]
+            tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p)
+            # the classes present in both the tile's rows and its columns (j0 >= i0)
+            for c in range(class_of[j0], class_of[i1 - 1] + 1):
+                r0, r1 = max(starts[c], i0), min(stops[c], i1)
+                q0, q1 = max(starts[c], j0), min(stops[c], j1)
+                if r0 < r1 and q0 < q1:
+                    tile[r0 - i0 : r1 - i0, q0 - j0 : q1 - j0] = math.inf
+            torch.minimum(d_sorted[i0:i1], tile.amin(dim=1), out=d_sorted[i0:i1])
+            if j0 != i0:
+                torch.minimum(d_sorted[j0:j1], tile.amin(dim=0), out=d_sorted[j0:j1])
+            bar.update()
+    d_other = torch.empty_like(d_sorted)
+    d_other[index] = d_sorted
+    return d_other, None
 
 
 def _keep_nearest(
