@@ -193,10 +193,12 @@ def test_nearest_equals_oracle_on_integer_data(case, data):
     k, nearest = kstar_values(
         X, y, metric=metric, p=p, dtype="float64", block_size=block, return_nearest=True
     )
-    np.testing.assert_array_equal(
-        k, kstar_values(X, y, metric=metric, p=p, dtype="float64", block_size=block)
-    )
     D = distance_matrix(X, metric, p)
+    # the same k* as without the nearest index (another pass 1: `test_class_sorted_...`)
+    same = ~rounding_ties(X, D, y, metric, "float64")
+    np.testing.assert_array_equal(
+        k[same], kstar_values(X, y, metric=metric, p=p, dtype="float64", block_size=block)[same]
+    )
     assert (y[nearest] != y).all()
     if metric == "cosine" or p == 1.5:  # not exact arithmetic: ties may be near-ties
         keep = ~nearest_near_ties(D, y, rtol=1e-9, atol=1e-15)
@@ -215,9 +217,22 @@ def test_class_sorted_pass_equals_the_label_masked_pass(case, data):
     metric, p = case
     X, y = data.draw(labelled_data(max_n=40, nonzero_rows=metric == "cosine"))
     block = data.draw(BLOCK_SIZES)
+    D = distance_matrix(X, metric, p)
     for dtype in ("float64", "float32"):
         sorted_pass = kstar_values(X, y, metric=metric, p=p, dtype=dtype, block_size=block)
         masked, _ = kstar_values(
             X, y, metric=metric, p=p, dtype=dtype, block_size=block, return_nearest=True
         )
-        np.testing.assert_array_equal(sorted_pass, masked)
+        same = ~rounding_ties(X, D, y, metric, dtype)
+        np.testing.assert_array_equal(sorted_pass[same], masked[same])
+
+
+def rounding_ties(X, D, y, metric, dtype):
+    """Samples whose k* rounding may decide: for cosine (1 - cos similarity is never
+    exact, and a tile's matrix product may round an entry differently at another place in
+    the tile, as the class-sorted pass puts it) the near-ties and exact ties; none for the
+    other metrics, exact on these integer data."""
+    if metric != "cosine":
+        return np.zeros(y.size, dtype=bool)
+    near = near_tie_samples(D, y, **rounding_tolerance(X, D, y, metric, dtype))
+    return near | near_tie_samples(D, y, rtol=1e-9, exact_ties=True)
