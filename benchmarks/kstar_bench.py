@@ -655,6 +655,24 @@ def targets(cells: list[Cell], data_rss: dict) -> list[str]:
                 f"blockwise cdist (triangle) = {r:.2f} (target ≤ 1.5; "
                 f"{paired(c, 'kstar', 'tiles_tri')})"
             )
+    # issue 16: at small D (the logit layer's), euclidean and cosine within 1.5× of the
+    # triangle tiles' distances alone, and at least 1.5× faster than FAISS everywhere
+    for c in cells:
+        if c.metric not in ("euclidean", "cosine") or not c.median("kstar"):
+            continue
+        tk, tt, tf = c.median("kstar"), c.median("tiles_tri"), c.median("faiss")
+        if c.d in (10, 64, 1000) and tt:
+            out.append(
+                f"{'PASS' if tk / tt <= 1.5 else 'MISS'}: {c.metric} N={c.n} D={c.d}: kstar / "
+                f"triangle tiles' distances = {tk / tt:.2f} (target ≤ 1.5; "
+                f"{paired(c, 'kstar', 'tiles_tri')})"
+            )
+        if tf:
+            out.append(
+                f"{'PASS' if tf / tk >= 1.5 else 'MISS'}: {c.metric} N={c.n} D={c.d}: kstar is "
+                f"{tf / tk:.2f}× faster than FAISS (target ≥ 1.5×, aim 2×; {tk:.2f} s vs "
+                f"{tf:.2f} s)"
+            )
     return out
 
 

@@ -116,3 +116,27 @@ def test_bench_plans_faiss_for_euclidean_and_cosine_only(bench):
             assert c.methods == ["tiles_tri", "kstar", "faiss"] and not c.skipped
     with pytest.raises(SystemExit):
         bench.parse_args(["--metrics", "cosinus"])
+
+
+def test_issue_16_targets_are_judged_per_cell(bench):
+    """The bench's verdicts: small D within 1.5× of the triangle tiles, and 1.5× ahead of
+    FAISS, each a PASS or MISS line for the cell that meets or misses it."""
+
+    def cell(n, d, metric, **times):
+        rounds = {method: [1] for method in times}
+        return bench.Cell(n, d, metric, times={k: [v] for k, v in times.items()}, rounds=rounds)
+
+    lines = bench.targets(
+        [
+            cell(10000, 10, "cosine", kstar=1.0, tiles_tri=0.8, faiss=2.0),
+            cell(50000, 64, "euclidean", kstar=2.0, tiles_tri=1.0, faiss=2.5),
+            cell(10000, 2048, "euclidean", kstar=1.0, tiles_tri=0.1),
+        ],
+        {},
+    )
+    text = "\n".join(lines)
+    assert "PASS: cosine N=10000 D=10: kstar / triangle tiles' distances = 1.25" in text
+    assert "PASS: cosine N=10000 D=10: kstar is 2.00× faster than FAISS" in text
+    assert "MISS: euclidean N=50000 D=64: kstar / triangle tiles' distances = 2.00" in text
+    assert "MISS: euclidean N=50000 D=64: kstar is 1.25× faster than FAISS" in text
+    assert "D=2048: kstar / triangle" not in text  # large D: the X @ X.T target instead
