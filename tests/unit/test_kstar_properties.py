@@ -211,9 +211,10 @@ def test_nearest_equals_oracle_on_integer_data(case, data):
 @pytest.mark.parametrize("case", METRIC_CASES, ids=case_id)
 @given(data=st.data())
 def test_class_sorted_pass_equals_the_label_masked_pass(case, data):
-    """In memory, pass 1 runs on a class-sorted copy (same-class rectangles masked by
-    slices); with ``return_nearest`` it runs in the original order with a label mask: the
-    same k*, for every tile size (rectangles cut by tile edges included)."""
+    """In memory, both passes run on a class-sorted copy (pass 1's same-class rectangles
+    masked by slices, pass 2's classes sliced); with ``return_nearest`` they run in the
+    original order with a label mask and gathered classes: the same k*, for every tile
+    size (rectangles and classes cut by tile edges included)."""
     metric, p = case
     X, y = data.draw(labelled_data(max_n=40, nonzero_rows=metric == "cosine"))
     block = data.draw(BLOCK_SIZES)

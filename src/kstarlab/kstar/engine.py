@@ -114,16 +114,15 @@ def kstar_values(
         ) as bar,
     ):
         aux = _row_statistics(source, block, metric)
+        nearest = None
         if source.kind == "ready" and not return_nearest:
-            d_other, nearest = _nearest_other_class_sorted(
-                source, codes, aux, block, metric, p, bar
-            )
+            closer = _closer_counts_sorted(source, codes, aux, block, metric, p, bar)
         else:
             y_dev = torch.from_numpy(codes.astype(np.int64)).to(dev)
             d_other, nearest = _nearest_other_class(
                 source, y_dev, aux, block, metric, p, bar, track_index=bool(return_nearest)
             )
-        closer = _count_closer_same_class(source, codes, d_other, aux, block, metric, p, bar)
+            closer = _count_closer_same_class(source, codes, d_other, aux, block, metric, p, bar)
     k = closer.cpu().numpy().astype(np.int64) + 1
     values = k / counts[codes].astype(np.float64) if normalize else k
     if nearest is None:
@@ -321,19 +320,34 @@ def _distances(
     aux_b: torch.Tensor | None,
     metric: str,
     p: float | None,
+    buffer: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """A tile of monotone transforms of the distance: order-preserving, cheap to compare.
 
     euclidean -> squared distance; cosine -> -cos similarity; others -> the distance.
+    Cosine rows are divided by their norms ``aux`` here, or come divided already when
+    ``aux`` is None (the same elementwise division, done once for the whole copy).
+    ``buffer`` (a flat tensor of at least len(a) * len(b) elements) receives the tile of
+    a euclidean or cosine metric: at small D a fresh 4 MB tile per step costs about as
+    much as its matrix product.
     """
+    out = None
+    if buffer is not None and metric in ("euclidean", "sqeuclidean", "cosine"):
+        out = buffer[: a.shape[0] * b.shape[0]].view(a.shape[0], b.shape[0])
     if metric in ("euclidean", "sqeuclidean"):
-        out = torch.addmm(aux_b.unsqueeze(0), a, b.T, beta=1.0, alpha=-2.0)
-        return out.add_(aux_a.unsqueeze(1))
+        tile = torch.addmm(aux_b.unsqueeze(0), a, b.T, beta=1.0, alpha=-2.0, out=out)
+        return tile.add_(aux_a.unsqueeze(1))
     if metric == "cosine":
-        out = (a / aux_a.unsqueeze(1)) @ (b / aux_b.unsqueeze(1)).T
-        return out.neg_()
+        if aux_a is not None:
+            a, b = a / aux_a.unsqueeze(1), b / aux_b.unsqueeze(1)
+        return torch.mm(a, b.T, out=out).neg_()
     order = {"cityblock": 1.0, "chebyshev": math.inf}.get(metric, p)
     return torch.cdist(a, b, p=order)
+
+
+def _tile_buffer(source: RowSource, block: int) -> torch.Tensor:
+    """One tile's storage, reused by every tile of a pass."""
+    return torch.empty(block * block, dtype=source.dtype, device=source.device)
 
 
 def _nearest_other_class(
@@ -361,13 +375,14 @@ def _nearest_other_class(
     if track_index:  # n: "none yet", above every real index
         nearest = torch.full((source.n,), source.n, dtype=torch.int64, device=source.device)
     ranges = list(source.blocks(block))
+    buffer = _tile_buffer(source, block)
     for bi, (i0, i1) in enumerate(ranges):
         rows_i = source.rows(i0, i1)
         aux_i = None if aux is None else aux[i0:i1]
         for j0, j1 in ranges[bi:]:
             rows_j = rows_i if j0 == i0 else source.rows(j0, j1)
             aux_j = None if aux is None else aux[j0:j1]
-            tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p)
+            tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p, buffer)
             tile.masked_fill_(y[i0:i1, None] == y[None, j0:j1], math.inf)
             if nearest is None:
                 torch.minimum(d_other[i0:i1], tile.amin(dim=1), out=d_other[i0:i1])
@@ -385,7 +400,7 @@ def _nearest_other_class(
     return d_other, nearest
 
 
-def _nearest_other_class_sorted(
+def _closer_counts_sorted(
     source: RowSource,
     codes: np.ndarray,
     aux: torch.Tensor | None,
@@ -393,35 +408,46 @@ def _nearest_other_class_sorted(
     metric: str,
     p: float | None,
     bar: tqdm,
-) -> tuple[torch.Tensor, None]:
-    """d_o for every row (pass 1) of an in-memory source, on a class-sorted copy of it.
+) -> torch.Tensor:
+    """Both passes for an in-memory source, on a class-sorted copy of it: the count of
+    same-class samples closer than d_o for every row, in the rows' original order.
 
-    Sorted by class, a tile's same-class entries are a few rectangles near the diagonal,
-    masked by slices, where `_nearest_other_class` compares b x b labels and masks every
-    tile: at small D that mask costs more than the tile's matrix product. Each distance is
-    computed by the same `_distances` call as there, so d_o is the same minimum (a row's
-    candidates come in another order, which a minimum does not see). No nearest index:
-    on equal distances its lowest-index rule needs the original order.
+    Sorted by class, a pass-1 tile's same-class entries are a few rectangles near the
+    diagonal, masked by slices, where `_nearest_other_class` compares b x b labels and
+    masks every tile; and a class is a slice of rows for pass 2, where
+    `_count_closer_same_class` gathers its rows by index. At small D both cost more than
+    the tiles' matrix products. Each distance is computed by the same `_distances` call
+    (cosine's rows divided by their norms once, the same elementwise division), and each
+    class's pass-2 tiles hold the same rows in the same order (a stable sort), so the
+    counts are those of the two general passes. No nearest index: on equal distances its
+    lowest-index rule needs the original order.
     """
     n = source.n
     order = np.argsort(codes, kind="stable")
     index = torch.from_numpy(order).to(source.device)
     data = source.data.index_select(0, index)
     aux_sorted = None if aux is None else aux.index_select(0, index)
+    if metric == "cosine":  # unit rows once, as `_distances` would divide every tile
+        data = data / aux_sorted.unsqueeze(1)
+        aux_sorted = None
     sorted_codes = codes[order]
     bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
     starts = np.concatenate(([0], bounds)).tolist()
     stops = np.concatenate((bounds, [n])).tolist()
     class_of = sorted_codes.tolist()
+    buffer = _tile_buffer(source, block)
+
+    def rows(i0: int, i1: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return data[i0:i1], None if aux_sorted is None else aux_sorted[i0:i1]
+
+    # pass 1: d_o over the upper triangle of tiles
     d_sorted = torch.full((n,), math.inf, dtype=source.dtype, device=source.device)
     ranges = list(source.blocks(block))
     for bi, (i0, i1) in enumerate(ranges):
-        rows_i = data[i0:i1]
-        aux_i = None if aux_sorted is None else aux_sorted[i0:i1]
+        rows_i, aux_i = rows(i0, i1)
         for j0, j1 in ranges[bi:]:
-            rows_j = rows_i if j0 == i0 else data[j0:j1]
-            aux_j = None if aux_sorted is None else aux_sorted[j0:j1]
-            tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p)
+            rows_j, aux_j = (rows_i, aux_i) if j0 == i0 else rows(j0, j1)
+            tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p, buffer)
             # the classes present in both the tile's rows and its columns (j0 >= i0)
             for c in range(class_of[j0], class_of[i1 - 1] + 1):
                 r0, r1 = max(starts[c], i0), min(stops[c], i1)
@@ -432,9 +458,39 @@ def _nearest_other_class_sorted(
             if j0 != i0:
                 torch.minimum(d_sorted[j0:j1], tile.amin(dim=0), out=d_sorted[j0:j1])
             bar.update()
-    d_other = torch.empty_like(d_sorted)
-    d_other[index] = d_sorted
-    return d_other, None
+
+    # pass 2: each class's slice, in chunks of `block` rows as `_count_closer_same_class`
+    closer = torch.zeros(n, dtype=torch.int64, device=source.device)
+    for start, stop in zip(starts, stops):
+        chunks = [(a, min(a + block, stop)) for a in range(start, stop, block)]
+        for ci, (i0, i1) in enumerate(chunks):
+            rows_i, aux_i = rows(i0, i1)
+            for j0, j1 in chunks[ci:]:
+                rows_j, aux_j = (rows_i, aux_i) if j0 == i0 else rows(j0, j1)
+                tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p, buffer)
+                lim_j = None if j0 == i0 else d_sorted[j0:j1]
+                by_row, by_column = _closer_in_tile(tile, d_sorted[i0:i1], lim_j)
+                closer[i0:i1] += by_row
+                if by_column is not None:
+                    closer[j0:j1] += by_column
+                bar.update()
+    unsorted = torch.empty_like(closer)
+    unsorted[index] = closer
+    return unsorted
+
+
+def _closer_in_tile(
+    tile: torch.Tensor, lim_i: torch.Tensor, lim_j: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per row (and, off the diagonal, per column) of a same-class tile: how many of its
+    distances lie strictly below that sample's d_o. ``lim_j`` None marks a diagonal tile
+    (rows and columns the same samples), whose diagonal, a sample's distance to itself,
+    is no neighbour."""
+    below_i = tile < lim_i.unsqueeze(1)
+    if lim_j is None:
+        below_i.fill_diagonal_(False)
+        return below_i.sum(dim=1), None
+    return below_i.sum(dim=1), (tile < lim_j.unsqueeze(0)).sum(dim=0)
 
 
 def _keep_nearest(
@@ -472,6 +528,7 @@ def _count_closer_same_class(
 ) -> torch.Tensor:
     """#{j != i in i's class : d(i, j) < d_o(i)} for every row (pass 2, same-class tiles)."""
     closer = torch.zeros(source.n, dtype=torch.int64, device=source.device)
+    buffer = _tile_buffer(source, block)
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     for members in np.split(order, bounds):
@@ -481,20 +538,17 @@ def _count_closer_same_class(
             rows_i = source.take(rows_idx)
             pos_i = torch.from_numpy(rows_idx).to(source.device)
             aux_i = None if aux is None else aux[pos_i]
-            lim_i = d_other[pos_i].unsqueeze(1)
+            lim_i = d_other[pos_i]
             for cols_idx in chunks[ci:]:
                 diagonal = cols_idx is rows_idx
                 rows_j = rows_i if diagonal else source.take(cols_idx)
                 pos_j = pos_i if diagonal else torch.from_numpy(cols_idx).to(source.device)
                 aux_j = None if aux is None else aux[pos_j]
-                tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p)
-                below_i = tile < lim_i
-                if diagonal:
-                    below_i.fill_diagonal_(False)
-                    closer.index_add_(0, pos_i, below_i.sum(dim=1))
-                else:
-                    closer.index_add_(0, pos_i, below_i.sum(dim=1))
-                    below_j = tile < d_other[pos_j].unsqueeze(0)
-                    closer.index_add_(0, pos_j, below_j.sum(dim=0))
+                tile = _distances(rows_i, rows_j, aux_i, aux_j, metric, p, buffer)
+                lim_j = None if diagonal else d_other[pos_j]
+                by_row, by_column = _closer_in_tile(tile, lim_i, lim_j)
+                closer.index_add_(0, pos_i, by_row)
+                if by_column is not None:
+                    closer.index_add_(0, pos_j, by_column)
                 bar.update()
     return closer
