@@ -53,3 +53,52 @@ def test_job_log_records_start_up_and_work(tmp_path):
     start_up, work = map(float, re.findall(r"start-up ([\d.]+) work ([\d.]+)", lines[0])[0])
     assert start_up >= 0.5  # the lazy import counts as start-up
     assert 0.3 <= work < 0.3 + 2
+
+
+def _script_job(tmp_path, body: str, *, snakemake: bool) -> tuple[subprocess.CompletedProcess, str]:
+    """Run ``body`` inside `job_log` in a fresh interpreter, as a Snakemake script job
+    (``snakemake`` defined in ``__main__``) or not; an atexit hook marks a normal teardown."""
+    log = tmp_path / "job.log"
+    script = textwrap.dedent(
+        f"""
+        import atexit
+        atexit.register(lambda: print("teardown ran", flush=True))
+        {"snakemake = object()" if snakemake else ""}
+        from kstarlab.workflow.jobs.runtime import job_log
+        with job_log({str(log)!r}):
+            print("work done")
+        {body}
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    return done, log.read_text()
+
+
+def test_a_snakemake_script_job_ends_without_the_interpreters_teardown(tmp_path):
+    done, log = _script_job(tmp_path, 'print("after the job")', snakemake=True)
+    assert done.returncode == 0, done.stderr
+    assert "teardown ran" not in done.stdout and "after the job" not in done.stdout
+    assert "work done" in log and TIMING_RECORD in log  # the log is complete
+
+
+def test_other_processes_keep_their_teardown(tmp_path):
+    done, log = _script_job(tmp_path, 'print("after the job")', snakemake=False)
+    assert done.returncode == 0, done.stderr
+    assert "after the job" in done.stdout and "teardown ran" in done.stdout
+    assert "work done" in log
+
+
+def test_a_failing_snakemake_script_job_still_exits_with_status_1(tmp_path):
+    log = tmp_path / "job.log"
+    script = textwrap.dedent(
+        f"""
+        snakemake = object()
+        from kstarlab.workflow.jobs.runtime import job_log
+        with job_log({str(log)!r}):
+            raise ValueError("broken input")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "error: ValueError: broken input" in done.stderr
+    assert "Traceback" in log.read_text()

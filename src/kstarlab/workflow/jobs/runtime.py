@@ -76,6 +76,7 @@ def job_log(path: str | None) -> Iterator[None]:
 
     A failing job keeps its traceback in the log; the terminal gets one line, the error
     and the log's path, and the job exits with status 1 (Snakemake then reports the rule).
+    A job that succeeds in a Snakemake script's process ends it here (`end_script`).
     """
     if not path:
         yield
@@ -120,6 +121,30 @@ def job_log(path: str | None) -> Iterator[None]:
             message = f"{type(failure).__name__}: {message}"
         print(f"error: {message} (traceback in {path})", file=terminal)
         raise SystemExit(1)
+    if in_snakemake_script():
+        end_script()
+
+
+def in_snakemake_script() -> bool:
+    """True in the process of a Snakemake ``script:`` job: its preamble defines the global
+    ``snakemake`` in ``__main__`` (the job's script), which nothing else here does."""
+    return hasattr(sys.modules.get("__main__"), "snakemake")
+
+
+def end_script() -> None:
+    """End a finished job's process at once, skipping the interpreter's teardown.
+
+    With torch and torchvision loaded, tearing the interpreter down (freeing every module)
+    takes about 1.2 s, as long as a k* job's work many times over, and it happens in each
+    of the default run's 200-odd jobs. By now the job's outputs are closed and in place
+    (written to a temporary file, then renamed) and its log is closed; what is left is
+    flushed here, and the exit status is 0 as after a normal end.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def set_threads(threads: int) -> None:
