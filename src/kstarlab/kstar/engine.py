@@ -461,7 +461,7 @@ def _closer_counts_sorted(
 
     # pass 2: each class's slice, in chunks of `block` rows as `_count_closer_same_class`
     closer = torch.zeros(n, dtype=torch.int64, device=source.device)
-    for start, stop in zip(starts, stops):
+    for start, stop in zip(starts, stops, strict=True):
         chunks = [(a, min(a + block, stop)) for a in range(start, stop, block)]
         for ci, (i0, i1) in enumerate(chunks):
             rows_i, aux_i = rows(i0, i1)
