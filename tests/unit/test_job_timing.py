@@ -70,7 +70,9 @@ def _script_job(tmp_path, body: str, *, snakemake: bool) -> tuple[subprocess.Com
         {body}
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     return done, log.read_text()
 
 
@@ -98,7 +100,9 @@ def test_a_failing_snakemake_script_job_still_exits_with_status_1(tmp_path):
             raise ValueError("broken input")
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 1
     assert "error: ValueError: broken input" in done.stderr
     assert "Traceback" in log.read_text()
